@@ -1,0 +1,153 @@
+"""Every setting Parley reads from its environment, in one place.
+
+Each field is documented in the README's configuration table; a test keeps the two in step.
+Variables are ``PARLEY_<FIELD>`` unless an alias names a standard variable that other tools
+already read (Powertools, the AWS SDK, Upstash).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path  # noqa: TC003 (pydantic reads the annotation at runtime)
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["DEV_JWT_SECRET", "Settings", "get_settings"]
+
+# Signs development tokens only. Settings refuse it outside development, so a deployment that
+# forgets to configure auth fails at start instead of accepting tokens anyone can mint.
+DEV_JWT_SECRET = "parley-development-secret-never-use-in-production"  # noqa: S105
+
+ASYMMETRIC_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "ES256", "ES384"})
+
+
+class Settings(BaseSettings):
+    # env_ignore_empty: the template passes optional parameters as "" when unset.
+    model_config = SettingsConfigDict(
+        env_prefix="PARLEY_", extra="ignore", frozen=True, env_ignore_empty=True
+    )
+
+    env: Literal["development", "production"] = Field(
+        default="production",
+        description="`development` enables the embedded development secret and local defaults.",
+    )
+
+    # Telemetry: the names Powertools itself reads.
+    service_name: str = Field(
+        default="parley",
+        validation_alias=AliasChoices("POWERTOOLS_SERVICE_NAME", "PARLEY_SERVICE_NAME"),
+        description="Service name on every log line, metric and trace.",
+    )
+    metrics_namespace: str = Field(
+        default="Parley",
+        validation_alias=AliasChoices("POWERTOOLS_METRICS_NAMESPACE", "PARLEY_METRICS_NAMESPACE"),
+        description="CloudWatch namespace of the EMF metrics.",
+    )
+    log_level: str = Field(
+        default="INFO",
+        validation_alias=AliasChoices("POWERTOOLS_LOG_LEVEL", "PARLEY_LOG_LEVEL"),
+        description="Log level (DEBUG, INFO, WARNING, ERROR).",
+    )
+
+    # Authentication.
+    jwt_secret: SecretStr | None = Field(
+        default=None, description="HS256 secret. Ignored when `PARLEY_JWKS_URL` is set."
+    )
+    jwks_url: str | None = Field(
+        default=None, description="JWKS URL of the identity provider; enables RS256 verification."
+    )
+    # NoDecode: the variable is a comma-separated list, not JSON.
+    jwt_algorithms: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=("RS256",), description="Asymmetric algorithms accepted with a JWKS URL."
+    )
+    jwt_issuer: str | None = Field(default=None, description="Required `iss` claim, if set.")
+    jwt_audience: str | None = Field(default=None, description="Required `aud` claim, if set.")
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=300, description="Clock skew allowed.")
+    jwks_timeout_seconds: float = Field(default=2.0, gt=0, description="JWKS fetch timeout.")
+    jwks_cache_seconds: int = Field(default=300, gt=0, description="How long JWKS keys are kept.")
+    jwt_org_claim: str = Field(default="org", description="Claim holding the org id.")
+    default_org: str = Field(default="default", description="Org of tokens without one.")
+    secrets_arn: str | None = Field(
+        default=None,
+        description="Secrets Manager secret (JSON) holding `jwt_secret` and provider API keys.",
+    )
+
+    # HTTP.
+    cors_origins: str = Field(
+        default="*", description="Comma-separated origins allowed by CORS (`*` for any)."
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576, gt=0, description="Largest request body accepted; larger is 413."
+    )
+
+    # DynamoDB. The endpoint comes from the AWS SDK's own AWS_ENDPOINT_URL_DYNAMODB.
+    aws_region: str = Field(
+        default="us-east-1",
+        validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"),
+        description="AWS region of the tables (set by Lambda).",
+    )
+    conversations_table: str = Field(
+        default="parley-conversations", description="Conversations and messages table."
+    )
+    hot_table: str = Field(default="parley-hot", description="Hot-state table (DynamoDB backend).")
+    dynamodb_timeout_seconds: float = Field(
+        default=3.0, gt=0, description="Connect and read timeout of DynamoDB calls."
+    )
+    template_file: Path | None = Field(
+        default=None,
+        description="template.yaml whose tables `parley dev` creates (found upward by default).",
+    )
+
+    # Hot state.
+    hot_backend: Literal["auto", "memory", "dynamodb", "upstash"] = Field(
+        default="auto",
+        description="`auto`: Upstash when configured, memory in development, else DynamoDB.",
+    )
+    upstash_redis_rest_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("UPSTASH_REDIS_REST_URL", "PARLEY_UPSTASH_REDIS_REST_URL"),
+        description="Upstash Redis REST URL.",
+    )
+    upstash_redis_rest_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "UPSTASH_REDIS_REST_TOKEN", "PARLEY_UPSTASH_REDIS_REST_TOKEN"
+        ),
+        description="Upstash Redis REST token.",
+    )
+    hot_timeout_seconds: float = Field(
+        default=1.0, gt=0, description="Timeout of one hot-state operation."
+    )
+
+    @field_validator("jwt_algorithms", mode="before")
+    @classmethod
+    def _split_algorithms(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("jwt_algorithms")
+    @classmethod
+    def _only_asymmetric(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # A JWKS publishes public keys; accepting HS* beside them is the key-confusion hole.
+        unknown = set(value) - ASYMMETRIC_ALGORITHMS
+        if not value or unknown:
+            allowed = ", ".join(sorted(ASYMMETRIC_ALGORITHMS))
+            raise ValueError(f"PARLEY_JWT_ALGORITHMS takes one or more of {allowed}")
+        return value
+
+    @property
+    def is_development(self) -> bool:
+        return self.env == "development"
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read from the environment once."""
+    return Settings()

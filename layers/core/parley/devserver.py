@@ -1,0 +1,48 @@
+"""``parley dev``: the whole API on one local server, with embedded defaults."""
+
+from __future__ import annotations
+
+import sys
+
+from parley.auth import mint_token, resolve_jwt_secret
+from parley.config import get_settings
+from parley.devapp import create_dev_app
+from parley.hot import hot_backend_name
+from parley.localdb import prepare_local_dynamodb
+
+__all__ = ["serve"]
+
+DEV_USER = "dev-user"
+DEV_SCOPES = "analytics:view users:manage"
+
+
+def serve(*, host: str, port: int) -> None:
+    import uvicorn
+
+    settings = get_settings()
+    database = prepare_local_dynamodb(settings)
+    app = create_dev_app(settings)
+    token = mint_token(
+        resolve_jwt_secret(settings),
+        user_id=DEV_USER,
+        scopes=DEV_SCOPES,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
+    base = f"http://{host}:{port}"
+    where = "in-process moto server" if database.emulated else "configured endpoint"
+    # The banner goes to stderr, the logs to stdout: scripts can read either one alone.
+    print(  # noqa: T201
+        f"""
+Parley development server  {base}
+  DynamoDB    {database.endpoint} ({where})
+  hot state   {hot_backend_name(settings)}
+  token       {token}
+
+  curl -H "Authorization: Bearer $TOKEN" {base}/v1/me
+  (user {DEV_USER}, scopes "{DEV_SCOPES}"; `parley token --user U` mints others)
+""",
+        file=sys.stderr,
+        flush=True,
+    )
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -1,0 +1,58 @@
+"""The app factory every Parley function builds its FastAPI app with."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+from parley.auth.factory import build_verifier
+from parley.config import get_settings
+from parley.http.handlers import install_error_handlers
+from parley.http.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from parley.http.routes import router as base_router
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from fastapi import APIRouter
+
+    from parley.auth.verifier import TokenVerifier
+    from parley.config import Settings
+
+__all__ = ["create_app"]
+
+
+def create_app(
+    *,
+    title: str = "Parley",
+    routers: Iterable[APIRouter] = (),
+    settings: Settings | None = None,
+    verifier: TokenVerifier | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(title=title, version="0.1.0", docs_url="/docs", redoc_url=None)
+    # Built now, not on the first request: a deployment without usable auth settings fails at
+    # start with a clear message rather than answering 500s.
+    app.state.verifier = verifier or build_verifier(settings)
+    app.state.settings = settings
+
+    install_error_handlers(app)
+    app.include_router(base_router)
+    for router in routers:
+        app.include_router(router)
+
+    # add_middleware wraps: the last added runs first. CORS is outermost so that even the
+    # errors written by the inner middleware carry CORS headers a browser can read.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origin_list,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["X-Request-Id", "Retry-After", "ETag"],
+        max_age=600,
+    )
+    return app

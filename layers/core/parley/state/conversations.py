@@ -1,0 +1,265 @@
+"""Conversations and their messages (table ``ConversationsTable``).
+
+Keys (see docs/data-model.md):
+    conversation  pk=CONV#<id>  sk=META        gsi1pk=OWNER#<org>#<user>  gsi1sk=<updated_at>#<id>
+    message       pk=CONV#<id>  sk=MSG#<message id, time-ordered>
+
+One Query on ``pk`` returns a conversation and its messages in order; the owner index lists a
+user's conversations, most recently active first. Ownership is checked on every access: a
+conversation of another user is reported exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from botocore.exceptions import ClientError
+
+from parley.clock import now_iso
+from parley.errors import Conflict, NotFound
+from parley.ids import new_id
+from parley.state.client import dynamodb_client
+from parley.state.errors import dynamodb_errors, error_code
+from parley.state.items import from_item, to_item
+from parley.state.paging import decode_cursor, encode_cursor
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import PutTypeDef, UpdateTypeDef
+
+    from parley.auth.identity import Identity
+
+__all__ = ["Conversation", "ConversationRepository", "Message", "MessageStatus", "Role"]
+
+Role = Literal["user", "assistant", "system"]
+MessageStatus = Literal["complete", "incomplete"]
+
+_OWNER_INDEX = "gsi1"
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    org_id: str
+    user_id: str
+    title: str
+    created_at: str
+    updated_at: str
+    message_count: int
+
+
+@dataclass(frozen=True)
+class Message:
+    id: str
+    conversation_id: str
+    role: Role
+    content: str
+    status: MessageStatus
+    created_at: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class ConversationRepository:
+    def __init__(self, table_name: str, *, client: DynamoDBClient | None = None) -> None:
+        self._table = table_name
+        self._client = client or dynamodb_client()
+
+    def create(self, owner: Identity, *, title: str = "") -> Conversation:
+        now = now_iso()
+        conversation = Conversation(
+            id=new_id(),
+            org_id=owner.org_id,
+            user_id=owner.user_id,
+            title=title,
+            created_at=now,
+            updated_at=now,
+            message_count=0,
+        )
+        item = {
+            "pk": _pk(conversation.id),
+            "sk": "META",
+            "gsi1pk": _owner_key(owner),
+            "gsi1sk": f"{now}#{conversation.id}",
+            "type": "conversation",
+            "org_id": owner.org_id,
+            "user_id": owner.user_id,
+            "title": title,
+            "created_at": now,
+            "updated_at": now,
+            "message_count": 0,
+        }
+        with dynamodb_errors(self._table):
+            self._client.put_item(
+                TableName=self._table,
+                Item=to_item(item),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        return conversation
+
+    def get(self, owner: Identity, conversation_id: str) -> Conversation:
+        with dynamodb_errors(self._table):
+            response = self._client.get_item(
+                TableName=self._table,
+                Key=to_item({"pk": _pk(conversation_id), "sk": "META"}),
+                ConsistentRead=True,
+            )
+        item = response.get("Item")
+        conversation = _conversation(from_item(item)) if item else None
+        if conversation is None or not _owns(owner, conversation):
+            raise NotFound("No such conversation.")
+        return conversation
+
+    def get_with_messages(
+        self, owner: Identity, conversation_id: str, *, limit: int = 100
+    ) -> tuple[Conversation, list[Message]]:
+        """The conversation and its first ``limit`` messages, oldest first, in one Query."""
+        with dynamodb_errors(self._table):
+            response = self._client.query(
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues=to_item({":pk": _pk(conversation_id)}),
+                Limit=limit + 1,  # META sorts before every MSG#
+            )
+        items = [from_item(item) for item in response.get("Items", [])]
+        if not items or items[0]["sk"] != "META" or not _owns(owner, _conversation(items[0])):
+            raise NotFound("No such conversation.")
+        return _conversation(items[0]), [_message(item) for item in items[1:]]
+
+    def list_for_owner(
+        self, owner: Identity, *, limit: int = 20, cursor: str | None = None
+    ) -> tuple[list[Conversation], str | None]:
+        """The owner's conversations, most recently active first, and the next page's cursor."""
+        owner_key = _owner_key(owner)
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": _OWNER_INDEX,
+            "KeyConditionExpression": "gsi1pk = :owner",
+            "ExpressionAttributeValues": to_item({":owner": owner_key}),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        start = decode_cursor(cursor, partition=("gsi1pk", owner_key))
+        if start:
+            query["ExclusiveStartKey"] = start
+        with dynamodb_errors(self._table):
+            response = self._client.query(**query)
+        conversations = [_conversation(from_item(item)) for item in response.get("Items", [])]
+        return conversations, encode_cursor(response.get("LastEvaluatedKey"))
+
+    def add_message(
+        self,
+        owner: Identity,
+        conversation_id: str,
+        *,
+        role: Role,
+        content: str,
+        status: MessageStatus = "complete",
+        metadata: dict[str, Any] | None = None,
+        message_id: str | None = None,
+    ) -> Message:
+        """Store a message and touch its conversation in one transaction: both or neither."""
+        now = now_iso()
+        message = Message(
+            id=message_id or new_id(),
+            conversation_id=conversation_id,
+            role=role,
+            content=content,
+            status=status,
+            created_at=now,
+            metadata=dict(metadata or {}),
+        )
+        item = {
+            "pk": _pk(conversation_id),
+            "sk": f"MSG#{message.id}",
+            "type": "message",
+            "message_id": message.id,
+            "org_id": owner.org_id,
+            "user_id": owner.user_id,
+            "role": role,
+            "content": content,
+            "status": status,
+            "created_at": now,
+            "metadata": message.metadata,
+        }
+        touch: UpdateTypeDef = {
+            "TableName": self._table,
+            "Key": to_item({"pk": _pk(conversation_id), "sk": "META"}),
+            "UpdateExpression": "SET updated_at = :now, gsi1sk = :order ADD message_count :one",
+            "ConditionExpression": "org_id = :org AND user_id = :user",
+            "ExpressionAttributeValues": to_item(
+                {
+                    ":now": now,
+                    ":order": f"{now}#{conversation_id}",
+                    ":one": 1,
+                    ":org": owner.org_id,
+                    ":user": owner.user_id,
+                }
+            ),
+        }
+        put: PutTypeDef = {
+            "TableName": self._table,
+            "Item": to_item(item),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+        with dynamodb_errors(self._table):
+            try:
+                self._client.transact_write_items(TransactItems=[{"Update": touch}, {"Put": put}])
+            except ClientError as exc:
+                if error_code(exc) != "TransactionCanceledException":
+                    raise
+                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+                if reasons and reasons[0] == "ConditionalCheckFailed":
+                    raise NotFound("No such conversation.") from exc
+                if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                    raise Conflict(f"Message {message.id} already exists.") from exc
+                raise
+        return message
+
+    def recent_messages(self, conversation_id: str, *, limit: int) -> list[Message]:
+        """The last ``limit`` messages, oldest first. The caller has checked ownership."""
+        with dynamodb_errors(self._table):
+            response = self._client.query(
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :msg)",
+                ExpressionAttributeValues=to_item({":pk": _pk(conversation_id), ":msg": "MSG#"}),
+                ScanIndexForward=False,
+                Limit=limit,
+            )
+        return [_message(from_item(item)) for item in reversed(response.get("Items", []))]
+
+
+def _pk(conversation_id: str) -> str:
+    return f"CONV#{conversation_id}"
+
+
+def _owner_key(owner: Identity) -> str:
+    return f"OWNER#{owner.org_id}#{owner.user_id}"
+
+
+def _owns(owner: Identity, conversation: Conversation) -> bool:
+    return conversation.org_id == owner.org_id and conversation.user_id == owner.user_id
+
+
+def _conversation(item: dict[str, Any]) -> Conversation:
+    return Conversation(
+        id=item["pk"].removeprefix("CONV#"),
+        org_id=item["org_id"],
+        user_id=item["user_id"],
+        title=item.get("title", ""),
+        created_at=item["created_at"],
+        updated_at=item["updated_at"],
+        message_count=int(item.get("message_count", 0)),
+    )
+
+
+def _message(item: dict[str, Any]) -> Message:
+    return Message(
+        id=item["message_id"],
+        conversation_id=item["pk"].removeprefix("CONV#"),
+        role=item["role"],
+        content=item["content"],
+        status=item["status"],
+        created_at=item["created_at"],
+        metadata=item.get("metadata", {}),
+    )

@@ -1,0 +1,86 @@
+"""Shared fixtures: real servers on loopback (moto, redis-server, the Upstash shim) and
+tables created from template.yaml."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+# Before anything imports parley (telemetry reads the settings once per process).
+os.environ.setdefault("PARLEY_ENV", "development")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+os.environ["AWS_REGION"] = "us-east-1"
+os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+os.environ.pop("AWS_PROFILE", None)
+
+from parley.config import Settings
+from parley.state.client import new_dynamodb_client
+from parley.state.tables import create_tables, table_definitions
+from parley.state.template import load_template
+from tests.fakes.upstash import UpstashShim
+from tests.support.servers import RedisServer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+REPO = Path(__file__).resolve().parent.parent
+TEMPLATE = REPO / "template.yaml"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def dynamodb(moto_endpoint: str) -> Iterator[DynamoDBClient]:
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = moto_endpoint
+    yield new_dynamodb_client("us-east-1", 5.0)
+    os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+
+
+@pytest.fixture
+def settings(dynamodb: DynamoDBClient) -> Settings:
+    """Settings whose tables exist, freshly made from template.yaml for this test alone."""
+    suffix = uuid.uuid4().hex[:8]
+    configured = Settings(
+        env="development",
+        conversations_table=f"conversations-{suffix}",
+        hot_table=f"hot-{suffix}",
+    )
+    create_tables(dynamodb, configured, table_definitions(load_template(TEMPLATE)))
+    return configured
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def upstash(redis_server: RedisServer) -> Iterator[UpstashShim]:
+    shim = UpstashShim(redis_server.port).start()
+    yield shim
+    shim.stop()

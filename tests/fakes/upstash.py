@@ -1,0 +1,141 @@
+"""A loopback server that speaks Upstash's Redis REST protocol in front of a real redis-server.
+
+What the ``upstash-redis`` client sends, and what it gets back:
+
+    POST /             ["SET", "k", "v", "PX", 100]        -> {"result": "OK"}
+    POST /pipeline     [["GET", "k"], ["INCR", "n"]]        -> [{"result": ...}, {"error": ...}]
+    POST /multi-exec   [[...], [...]]  (MULTI ... EXEC)     -> [{"result": ...}, ...]
+
+Every request needs ``Authorization: Bearer <token>``. With ``Upstash-Encoding: base64`` every
+string in a result is base64-encoded, except the status reply ``OK``, which the client reads as
+it is. Integers and nulls are never encoded; arrays are encoded element by element.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import redis
+
+
+def encode(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return "OK" if value == b"OK" else base64.b64encode(value).decode()
+    if isinstance(value, str):
+        return "OK" if value == "OK" else base64.b64encode(value.encode()).decode()
+    if isinstance(value, list):
+        return [encode(item) for item in value]
+    return value  # int or None
+
+
+def plain(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
+def _reply(value: Any, base64_encoding: bool) -> dict[str, Any]:
+    if isinstance(value, redis.ResponseError):
+        return {"error": f"ERR {value}"}
+    return {"result": encode(value) if base64_encoding else plain(value)}
+
+
+class UpstashShim:
+    """Start with ``start()``; ``url`` and ``token`` are what an Upstash client needs."""
+
+    def __init__(self, redis_port: int, *, token: str = "shim-token") -> None:
+        self.token = token
+        # No response callbacks: the shim relays raw replies, as Upstash does.
+        self._redis = redis.Redis(host="127.0.0.1", port=redis_port)
+        self._redis.response_callbacks.clear()
+        self.requests: list[tuple[str, Any]] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> UpstashShim:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._redis.close()
+
+    def _run(self, path: str, body: Any, base64_encoding: bool) -> tuple[int, Any]:
+        """The HTTP status and JSON payload answering one request body."""
+        if path == "/":
+            return self._single(body, base64_encoding)
+        if path in ("/pipeline", "/multi-exec"):
+            return self._batch(body, base64_encoding, transaction=path == "/multi-exec")
+        return HTTPStatus.NOT_FOUND, {"error": "ERR unknown endpoint"}
+
+    def _single(self, body: Any, base64_encoding: bool) -> tuple[int, Any]:
+        if not _is_command(body):
+            return HTTPStatus.BAD_REQUEST, {"error": "ERR invalid command"}
+        try:
+            return HTTPStatus.OK, _reply(self._redis.execute_command(*body), base64_encoding)
+        except redis.ResponseError as exc:
+            return HTTPStatus.BAD_REQUEST, {"error": f"ERR {exc}"}
+
+    def _batch(self, body: Any, base64_encoding: bool, *, transaction: bool) -> tuple[int, Any]:
+        if not isinstance(body, list) or not all(_is_command(c) for c in body):
+            return HTTPStatus.BAD_REQUEST, {"error": "ERR invalid pipeline"}
+        pipe = self._redis.pipeline(transaction=transaction)
+        for command in body:
+            pipe.execute_command(*command)
+        try:
+            results = pipe.execute(raise_on_error=False)
+        except redis.ResponseError as exc:  # EXECABORT: a command was refused while queued
+            return HTTPStatus.BAD_REQUEST, {"error": f"ERR {exc}"}
+        return HTTPStatus.OK, [_reply(result, base64_encoding) for result in results]
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        shim = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                if self.headers.get("Authorization") != f"Bearer {shim.token}":
+                    self._send(HTTPStatus.UNAUTHORIZED, {"error": "Unauthorized"})
+                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                try:
+                    body = json.loads(self.rfile.read(length) or b"null")
+                except ValueError:
+                    self._send(HTTPStatus.BAD_REQUEST, {"error": "ERR invalid JSON"})
+                    return
+                shim.requests.append((self.path, body))
+                base64_encoding = self.headers.get("Upstash-Encoding") == "base64"
+                self._send(*shim._run(self.path, body, base64_encoding))
+
+            def _send(self, status: int, payload: Any) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return  # quiet: pytest shows failures, not every request
+
+        return Handler
+
+
+def _is_command(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(part, str | int | float) for part in value)
+    )

@@ -39,8 +39,9 @@ Parley development server  {base}
   hot state   {hot_backend_name(settings)}
   token       {token}
 
-  curl -H "Authorization: Bearer $TOKEN" {base}/v1/me
-  (user {DEV_USER}, scopes "{DEV_SCOPES}"; `parley token --user U` mints others)
+  The token is for user {DEV_USER} with scopes "{DEV_SCOPES}";
+  mint others with: parley token --user U [--org O] [--scope S]
+  curl -H "Authorization: Bearer <token>" {base}/v1/me
 """,
         file=sys.stderr,
         flush=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -50,6 +51,8 @@ def _start_moto() -> str:
             "moto is not installed: run `make dev`, or set AWS_ENDPOINT_URL_DYNAMODB to a "
             "DynamoDB endpoint."
         ) from exc
+    # werkzeug would log every emulated DynamoDB call beside Parley's own request lines.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -1,6 +1,8 @@
 """Powertools Logger, Metrics and Tracer, created once per process.
 
-Everything imports ``logger``, ``metrics`` and ``tracer`` from here. Request-scoped keys
+Everything imports ``logger``, ``metrics`` and ``tracer`` from here. The tracer is built on
+first use: constructing it imports the X-Ray SDK and botocore (~230 ms), which a process that
+never traces should not pay at start. Request-scoped keys
 (request id, user id) go through ``bind_request_keys``, which stores them in a context
 variable: under uvicorn many requests share one process, and the logger's global keys would
 leak one request's ids into another's lines.
@@ -8,18 +10,37 @@ leak one request's ids into another's lines.
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from functools import cache
+from typing import TYPE_CHECKING
+
+from aws_lambda_powertools import Logger, Metrics
 
 from parley.config import get_settings
 
-__all__ = ["bind_request_keys", "clear_request_keys", "logger", "metrics", "tracer"]
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
+
+__all__ = ["bind_request_keys", "clear_request_keys", "logger", "metrics", "tracer"]  # noqa: F822 (tracer: module __getattr__)
 
 _settings = get_settings()
 
 logger = Logger(service=_settings.service_name, level=_settings.log_level)
 metrics = Metrics(service=_settings.service_name, namespace=_settings.metrics_namespace)
-# Powertools disables the tracer by itself outside Lambda (and with POWERTOOLS_TRACE_DISABLED).
-tracer = Tracer(service=_settings.service_name)
+
+
+@cache
+def _tracer() -> Tracer:
+    from aws_lambda_powertools import Tracer
+
+    # Powertools disables it by itself outside Lambda (and with POWERTOOLS_TRACE_DISABLED).
+    return Tracer(service=_settings.service_name)
+
+
+def __getattr__(name: str) -> object:
+    # PEP 562: `from parley.telemetry import tracer` builds the tracer at that moment.
+    if name == "tracer":
+        return _tracer()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def bind_request_keys(**keys: object) -> None:

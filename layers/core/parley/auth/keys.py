@@ -52,11 +52,18 @@ class JwksKeys:
         algorithms: tuple[str, ...],
         timeout_seconds: float,
         cache_seconds: int,
+        refresh_cooldown_seconds: float = 30,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.algorithms = algorithms
+        # The cooldown bounds refetches caused by unknown kids, so tokens with made-up kids
+        # cannot turn every request into a call to the identity provider.
         self._client = PyJWKClient(
-            url, cache_keys=True, lifespan=cache_seconds, timeout=timeout_seconds
+            url,
+            cache_keys=True,
+            lifespan=cache_seconds,
+            timeout=timeout_seconds,
+            cooldown_duration=refresh_cooldown_seconds,
         )
         self._cache_seconds = cache_seconds
         self._clock = clock
@@ -72,7 +79,7 @@ class JwksKeys:
         if cached is not None and cached[0] > self._clock():
             return cached[1]
         try:
-            # Refetches the key set once when the kid is unknown, which picks up key rotation.
+            # An unknown kid refetches the key set (after the cooldown): key rotation.
             key = self._client.get_signing_key(kid).key
         except PyJWKClientConnectionError as exc:
             raise ServiceUnavailable(

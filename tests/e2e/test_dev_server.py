@@ -1,0 +1,157 @@
+"""`parley dev` as a user runs it: a real process serving the API on loopback."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+from tests.conftest import REPO
+from tests.support.servers import free_port
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+BIN = Path(sys.executable).parent
+TOKEN_LINE = re.compile(r"^\s+token\s+(\S+)$", re.MULTILINE)
+
+
+def parley(*args: str) -> list[str]:
+    # The console script `make dev` installs; the module if it is not on this interpreter.
+    script = BIN / "parley"
+    return [str(script), *args] if script.exists() else [sys.executable, "-m", "parley.cli", *args]
+
+
+def clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PARLEY_", "AWS_"))}
+    env.pop("UPSTASH_REDIS_REST_URL", None)
+    return env
+
+
+class DevServer:
+    def __init__(self, port: int) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            parley("dev", "--port", str(port)),
+            cwd=REPO,
+            env=clean_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.banner = self._read_banner()
+
+    def _read_banner(self) -> str:
+        assert self.process.stderr is not None
+        lines: list[str] = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = self.process.stderr.readline()
+            if not line:
+                if self.process.poll() is not None:
+                    raise AssertionError("parley dev exited:\n" + "".join(lines))
+                continue
+            lines.append(line)
+            if "curl" in line:
+                return "".join(lines)
+        raise AssertionError("no banner from parley dev:\n" + "".join(lines))
+
+    @property
+    def token(self) -> str:
+        match = TOKEN_LINE.search(self.banner)
+        assert match, self.banner
+        return match.group(1)
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def dev_server() -> Iterator[DevServer]:
+    server = DevServer(free_port())
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{server.url}/healthz").status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    yield server
+    assert server.stop() == 0
+
+
+def test_the_banner_names_the_emulated_database_and_hot_state(dev_server: DevServer) -> None:
+    assert "in-process moto server" in dev_server.banner
+    assert re.search(r"hot state\s+memory", dev_server.banner)
+
+
+def test_healthz_answers(dev_server: DevServer) -> None:
+    response = httpx.get(f"{dev_server.url}/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_me_without_a_token_is_401(dev_server: DevServer) -> None:
+    response = httpx.get(f"{dev_server.url}/v1/me")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthorized"
+
+
+def test_me_with_the_printed_token_is_the_development_identity(dev_server: DevServer) -> None:
+    response = httpx.get(
+        f"{dev_server.url}/v1/me", headers={"Authorization": f"Bearer {dev_server.token}"}
+    )
+    assert response.status_code == 200
+    assert response.json() == {
+        "user_id": "dev-user",
+        "org_id": "default",
+        "scopes": ["analytics:view", "users:manage"],
+    }
+
+
+def test_parley_token_mints_tokens_the_server_accepts(dev_server: DevServer) -> None:
+    minted = subprocess.run(
+        parley("token", "--user", "u-42", "--org", "acme", "--scope", "analytics:view"),
+        cwd=REPO,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    response = httpx.get(f"{dev_server.url}/v1/me", headers={"Authorization": f"Bearer {minted}"})
+    assert response.json() == {"user_id": "u-42", "org_id": "acme", "scopes": ["analytics:view"]}
+
+
+def test_parley_token_requires_a_user() -> None:
+    result = subprocess.run(
+        parley("token"), capture_output=True, text=True, env=clean_env(), check=False
+    )
+    assert result.returncode == 2
+    assert "--user" in result.stderr
+
+
+def test_the_emulated_database_has_the_templates_tables(dev_server: DevServer) -> None:
+    import boto3
+
+    endpoint = re.search(r"DynamoDB\s+(http://\S+)", dev_server.banner)
+    assert endpoint, dev_server.banner
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint.group(1),
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+    tables = client.list_tables()["TableNames"]
+    assert {"parley-conversations", "parley-hot"} <= set(tables)
+    ttl = client.describe_time_to_live(TableName="parley-hot")["TimeToLiveDescription"]
+    assert ttl["TimeToLiveStatus"] == "ENABLED"

@@ -1,0 +1,55 @@
+"""Cold start: importing the core and the handlers never drags in a provider SDK or boto3."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+CORE = [
+    "parley",
+    "parley.config",
+    "parley.errors",
+    "parley.telemetry",
+    "parley.auth",
+    "parley.http",
+    "parley.hot",
+    "parley.state",
+]
+PROVIDER_SDKS = ("openai", "anthropic", "google.genai", "google.generativeai")
+# Powertools imports the bare `botocore` package (0.6 ms) to register its user agent; the
+# session, clients and the X-Ray SDK are what cost hundreds of milliseconds.
+HEAVY = ("boto3", "botocore.session", "botocore.client", "aws_xray_sdk", "upstash_redis", "moto")
+
+
+def imported_after(statement: str) -> set[str]:
+    probe = f"{statement}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    env = {**os.environ, "PARLEY_ENV": "development", "POWERTOOLS_TRACE_DISABLED": "true"}
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=REPO / "functions" / "chat",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return set(json.loads(result.stdout.splitlines()[-1]))
+
+
+def loaded(modules: set[str], roots: tuple[str, ...]) -> set[str]:
+    return {m for m in modules if any(m == r or m.startswith(f"{r}.") for r in roots)}
+
+
+def test_the_core_imports_no_provider_sdk_and_no_aws_sdk_session() -> None:
+    modules = imported_after("\n".join(f"import {name}" for name in CORE))
+    assert loaded(modules, PROVIDER_SDKS) == set()
+    assert loaded(modules, HEAVY) == set()
+
+
+def test_the_chat_handler_imports_no_provider_sdk() -> None:
+    modules = imported_after("import app\nassert app.app.title == 'Parley chat'")
+    assert loaded(modules, PROVIDER_SDKS) == set()
+    assert loaded(modules, HEAVY) == set()

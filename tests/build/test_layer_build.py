@@ -1,0 +1,207 @@
+"""`sam build` produces a deployable core layer and chat function: the layer holds the parley
+package and every pinned dependency at its pinned version, and the chat app imports from the
+build output alone."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from importlib.metadata import Distribution
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PINS = REPO / "layers" / "core" / "requirements.txt"
+SAM_BUILD_TIMEOUT_S = 600
+
+# pytest's default timeout (pyproject) would stop the build long before SAM_BUILD_TIMEOUT_S.
+pytestmark = [pytest.mark.build, pytest.mark.timeout(SAM_BUILD_TIMEOUT_S + 120)]
+
+PARLEY_PACKAGES = ("parley", "parley/http", "parley/auth", "parley/hot", "parley/state")
+PIN_LINE = re.compile(r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*(?P<version>\S+)")
+PROVIDER_SDK_MODULES = ("openai", "anthropic", "google/genai", "google/generativeai")
+PROVIDER_SDK_DISTRIBUTIONS = ("openai", "anthropic", "google-genai", "google-generativeai")
+
+# Run with -I -S: no site-packages, no user site, no PYTHONPATH, no current directory. Only the
+# standard library and the two build directories are importable, as /opt/python and the task
+# root are under Lambda, so each import below can succeed only from the build output.
+IMPORT_FROM_BUILD = """
+import importlib.util, json, sys
+sys.path[:0] = sys.argv[1:3]
+import app
+import aws_lambda_powertools, fastapi, jwt, parley, pydantic_settings, upstash_redis, uvicorn, yaml
+modules = (app, aws_lambda_powertools, fastapi, jwt, parley, pydantic_settings, upstash_redis,
+           uvicorn, yaml)
+print(json.dumps({
+    "title": app.app.title,
+    "files": {module.__name__: module.__file__ for module in modules},
+    # Control: pytest lives only in the test environment, so it must not be importable here.
+    "pytest_importable": importlib.util.find_spec("pytest") is not None,
+}))
+"""
+
+
+def canonical(name: str) -> str:
+    """PEP 503 normalisation: `PyJWT`, `pyjwt` and `py_jwt` name one project."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pinned_versions() -> dict[str, str]:
+    pins = {}
+    for raw in PINS.read_text(encoding="utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        # Anything but `name==version` fails loudly rather than escaping the check.
+        pin = PIN_LINE.fullmatch(line)
+        assert pin, f"unexpected line in {PINS}: {raw!r}"
+        pins[canonical(pin["name"])] = pin["version"]
+    assert pins, f"no pins found in {PINS}"
+    return pins
+
+
+def shipped_versions(site_dir: Path) -> dict[str, list[str]]:
+    """Every distribution installed in site_dir, by canonical name, read from its METADATA."""
+    shipped: dict[str, list[str]] = {}
+    for dist_info in sorted(site_dir.glob("*.dist-info")):
+        dist = Distribution.at(dist_info)
+        shipped.setdefault(canonical(dist.metadata["Name"]), []).append(dist.version)
+    return shipped
+
+
+def sam_cli() -> Path:
+    configured = os.environ.get("SAM_CLI")
+    candidates = [Path(configured)] if configured else []
+    candidates.append(REPO / ".venv-sam" / "bin" / "sam")
+    for candidate in candidates:
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    pytest.fail(
+        f"SAM CLI not found (SAM_CLI={configured!r}, nor {candidates[-1]}). "
+        "Run `make test`, which installs it in .venv-sam and sets SAM_CLI."
+    )
+
+
+@pytest.fixture(scope="module")
+def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One `sam build` of template.yaml, shared by the tests below (it takes tens of seconds)."""
+    sam = sam_cli()
+    build = tmp_path_factory.mktemp("sam") / "build"
+    command = [
+        str(sam),
+        "build",
+        "--template-file",
+        str(REPO / "template.yaml"),
+        "--build-dir",
+        str(build),
+        "--base-dir",
+        str(REPO),
+        # samconfig.toml turns caching on for `make build`; this test proves a clean build from
+        # the pins, and a cached one would also write into the repository's .aws-sam.
+        "--no-cached",
+    ]
+    # The environment is passed on as is: SAM finds python3.12 on PATH, which under pyenv
+    # needs PYENV_VERSION (the Makefile exports it). Telemetry would try to reach the internet.
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
+    try:
+        done = subprocess.run(
+            command,
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=SAM_BUILD_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"`sam build` did not finish within {SAM_BUILD_TIMEOUT_S} s: {exc}")
+    if done.returncode != 0:
+        pytest.fail(
+            f"`sam build` failed (exit {done.returncode}). It needs python3.12 on PATH "
+            "(with pyenv: PYENV_VERSION=3.12.x, as `make test` sets) and access to PyPI.\n"
+            f"--- stdout\n{done.stdout[-4000:]}\n--- stderr\n{done.stderr[-4000:]}"
+        )
+    return build
+
+
+@pytest.fixture(scope="module")
+def layer_dir(build_dir: Path) -> Path:
+    return build_dir / "CoreLayer" / "python"
+
+
+@pytest.fixture(scope="module")
+def function_dir(build_dir: Path) -> Path:
+    return build_dir / "ChatFunction"
+
+
+def test_core_layer_contains_the_parley_package_and_its_subpackages(layer_dir: Path) -> None:
+    missing = [pkg for pkg in PARLEY_PACKAGES if not (layer_dir / pkg / "__init__.py").is_file()]
+    assert not missing, f"missing from {layer_dir}: {missing}"
+
+
+def test_core_layer_ships_every_pinned_package_at_its_pinned_version(layer_dir: Path) -> None:
+    shipped = shipped_versions(layer_dir)
+    wrong = {
+        name: {"pinned": version, "shipped": shipped.get(name, [])}
+        for name, version in pinned_versions().items()
+        if shipped.get(name) != [version]
+    }
+    assert not wrong, f"layer packages differ from {PINS.name}: {wrong}"
+
+
+def test_core_layer_ships_no_package_that_is_not_pinned(layer_dir: Path) -> None:
+    # requirements.txt claims to pin every package the layer ships; a dependency pip added on
+    # its own would go out at whatever version PyPI had that day.
+    unpinned = sorted(set(shipped_versions(layer_dir)) - set(pinned_versions()))
+    assert not unpinned, f"shipped but not pinned in {PINS.name}: {unpinned}"
+
+
+def test_core_layer_ships_no_provider_sdk(layer_dir: Path) -> None:
+    # The provider SDKs are not core dependencies; one arriving here transitively would load
+    # into, and slow the cold start of, every function.
+    modules = [
+        path
+        for path in PROVIDER_SDK_MODULES
+        if (layer_dir / path).exists() or (layer_dir / f"{path}.py").exists()
+    ]
+    distributions = sorted(set(shipped_versions(layer_dir)) & set(PROVIDER_SDK_DISTRIBUTIONS))
+    assert not modules, f"provider SDK modules in the layer: {modules}"
+    assert not distributions, f"provider SDK distributions in the layer: {distributions}"
+
+
+def test_chat_function_has_its_app_and_an_executable_run_sh(function_dir: Path) -> None:
+    assert (function_dir / "app.py").is_file()
+    run_sh = function_dir / "run.sh"
+    assert run_sh.is_file()
+    # The Lambda Web Adapter executes run.sh directly; without the bit the function cannot start.
+    assert os.access(run_sh, os.X_OK), f"{run_sh} is not executable"
+
+
+def test_chat_app_imports_from_the_build_output_alone(
+    build_dir: Path, layer_dir: Path, function_dir: Path
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", IMPORT_FROM_BUILD, str(layer_dir), str(function_dir)],
+        cwd=build_dir,
+        env={**os.environ, "PARLEY_ENV": "development", "POWERTOOLS_TRACE_DISABLED": "true"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, f"importing from the build output failed:\n{done.stderr}"
+    # The report is the last line: anything the app logs to stdout comes before it.
+    report = json.loads(done.stdout.splitlines()[-1])
+
+    assert report["title"] == "Parley chat"
+    assert report["pytest_importable"] is False, "the isolation leaks the test environment"
+    outside = {
+        name: file
+        for name, file in report["files"].items()
+        if not Path(file).resolve().is_relative_to(build_dir.resolve())
+    }
+    assert not outside, f"imported from outside the build output: {outside}"

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import redis
+
+from tests.support.servers import LoopbackHTTPServer, QuietHandler
 
 
 def encode(value: Any) -> Any:
@@ -47,7 +47,7 @@ def _reply(value: Any, base64_encoding: bool) -> dict[str, Any]:
     return {"result": encode(value) if base64_encoding else plain(value)}
 
 
-class UpstashShim:
+class UpstashShim(LoopbackHTTPServer):
     """Start with ``start()``; ``url`` and ``token`` are what an Upstash client needs."""
 
     def __init__(self, redis_port: int, *, token: str = "shim-token") -> None:
@@ -56,21 +56,18 @@ class UpstashShim:
         self._redis = redis.Redis(host="127.0.0.1", port=redis_port)
         self._redis.response_callbacks.clear()
         self.requests: list[tuple[str, Any]] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(self._handler())
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self.base_url
 
     def start(self) -> UpstashShim:
-        self._thread.start()
+        self.start_serving()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self.stop_serving()
         self._redis.close()
 
     def _run(self, path: str, body: Any, base64_encoding: bool) -> tuple[int, Any]:
@@ -101,10 +98,10 @@ class UpstashShim:
             return HTTPStatus.BAD_REQUEST, {"error": f"ERR {exc}"}
         return HTTPStatus.OK, [_reply(result, base64_encoding) for result in results]
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
+    def _handler(self) -> type[QuietHandler]:
         shim = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 if self.headers.get("Authorization") != f"Bearer {shim.token}":
                     self._send(HTTPStatus.UNAUTHORIZED, {"error": "Unauthorized"})
@@ -120,15 +117,7 @@ class UpstashShim:
                 self._send(*shim._run(self.path, body, base64_encoding))
 
             def _send(self, status: int, payload: Any) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return  # quiet: pytest shows failures, not every request
+                self.send_json(status, json.dumps(payload).encode())
 
         return Handler
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+
+from tests.support.servers import LoopbackHTTPServer, QuietHandler
 
 ISSUER = "https://idp.example.test/"
 AUDIENCE = "parley-api"
@@ -43,47 +43,35 @@ def claims(**overrides: Any) -> dict[str, Any]:
     return {key: value for key, value in base.items() if value is not None}
 
 
-class JwksServer:
+class JwksServer(LoopbackHTTPServer):
     """Serves ``keys`` at /.well-known/jwks.json; counts fetches; can be made to fail."""
 
     def __init__(self, *keys: RsaKey) -> None:
         self.keys = list(keys)
         self.fetches = 0
         self.failing = False
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(self._handler())
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/.well-known/jwks.json"
+        return f"{self.base_url}/.well-known/jwks.json"
 
     def start(self) -> JwksServer:
-        self._thread.start()
+        self.start_serving()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self.stop_serving()
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
+    def _handler(self) -> type[QuietHandler]:
         jwks = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 jwks.fetches += 1
                 if jwks.failing:
-                    self.send_response(503)
-                    self.end_headers()
+                    self.send_json(503, b'{"message": "unavailable"}')
                     return
-                body = json.dumps({"keys": [key.jwk() for key in jwks.keys]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
+                self.send_json(200, json.dumps({"keys": [key.jwk() for key in jwks.keys]}).encode())
 
         return Handler

@@ -1,4 +1,4 @@
-"""Real servers on loopback for the tests: redis-server, and uvicorn serving an ASGI app."""
+"""Real servers on loopback for the tests: redis-server, and small fake HTTP services."""
 
 from __future__ import annotations
 
@@ -7,14 +7,11 @@ import socket
 import subprocess
 import threading
 import time
-from typing import TYPE_CHECKING
-
-import uvicorn
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-    from starlette.types import ASGIApp
 
 
 def free_port() -> int:
@@ -72,26 +69,35 @@ class RedisServer:
         self._process.wait(timeout=10)
 
 
-class LiveServer:
-    """uvicorn serving ``app`` on a free loopback port in a background thread."""
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that does not print a line per request (pytest shows failures)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.port = free_port()
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def send_json(self, status: int, data: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class LoopbackHTTPServer:
+    """A threaded http.server on a free loopback port, for fake upstream services."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
 
-    def start(self) -> LiveServer:
+    def start_serving(self) -> None:
         self._thread.start()
-        wait_until(lambda: self._server.started, what="uvicorn")
-        return self
 
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
+    def stop_serving(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -98,46 +98,58 @@ class DynamoDBHotStore(HotStore):
         # an absent or expired item. Losing a race on either just means trying the other.
         for _ in range(_INCREMENT_ATTEMPTS):
             now_ms = self._now_ms()
-            with dynamodb_errors(self._table):
-                try:
-                    attributes = self._client.update_item(
-                        TableName=self._table,
-                        Key={"pk": {"S": key}},
-                        UpdateExpression="ADD n :amount",
-                        ConditionExpression="exp > :now",
-                        ExpressionAttributeValues={
-                            ":amount": _number(amount),
-                            ":now": _number(now_ms),
-                        },
-                        ReturnValues="ALL_NEW",
-                    )["Attributes"]
-                    return self._window(attributes, now_ms)
-                except ClientError as exc:
-                    if error_code(exc) != "ConditionalCheckFailedException":
-                        raise
-                expires_ms = now_ms + math.ceil(window_seconds * 1000)
-                try:
-                    attributes = self._client.update_item(
-                        TableName=self._table,
-                        Key={"pk": {"S": key}},
-                        UpdateExpression="SET n = :amount, exp = :exp, #ttl = :ttl REMOVE v",
-                        ConditionExpression=(
-                            "attribute_not_exists(pk) OR attribute_not_exists(exp) OR exp <= :now"
-                        ),
-                        ExpressionAttributeNames={"#ttl": "ttl"},
-                        ExpressionAttributeValues={
-                            ":amount": _number(amount),
-                            ":exp": _number(expires_ms),
-                            ":ttl": _number(math.ceil(expires_ms / 1000)),
-                            ":now": _number(now_ms),
-                        },
-                        ReturnValues="ALL_NEW",
-                    )["Attributes"]
-                    return self._window(attributes, now_ms)
-                except ClientError as exc:
-                    if error_code(exc) != "ConditionalCheckFailedException":
-                        raise
+            expires_ms = now_ms + math.ceil(window_seconds * 1000)
+            attributes = self._update_if(
+                key,
+                update="ADD n :amount",
+                condition="exp > :now",
+                values={":amount": _number(amount), ":now": _number(now_ms)},
+            ) or self._update_if(
+                key,
+                update="SET n = :amount, exp = :exp, #ttl = :ttl REMOVE v",
+                condition="attribute_not_exists(pk) OR attribute_not_exists(exp) OR exp <= :now",
+                values={
+                    ":amount": _number(amount),
+                    ":exp": _number(expires_ms),
+                    ":ttl": _number(math.ceil(expires_ms / 1000)),
+                    ":now": _number(now_ms),
+                },
+                names={"#ttl": "ttl"},
+            )
+            if attributes is not None:
+                remaining_ms = max(0, int(attributes["exp"]["N"]) - now_ms)
+                return WindowCount(
+                    count=int(attributes["n"]["N"]), reset_after_seconds=remaining_ms / 1000
+                )
         raise ServiceUnavailable("The hot-state counter is too contended; try again.")
+
+    def _update_if(
+        self,
+        key: str,
+        *,
+        update: str,
+        condition: str,
+        values: dict[str, Any],
+        names: dict[str, str] | None = None,
+    ) -> dict[str, Any] | None:
+        """The item after a conditional update, or None when the condition did not hold."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": {"pk": {"S": key}},
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+            "ReturnValues": "ALL_NEW",
+        }
+        if names:
+            request["ExpressionAttributeNames"] = names
+        with dynamodb_errors(self._table):
+            try:
+                return dict(self._client.update_item(**request)["Attributes"])
+            except ClientError as exc:
+                if error_code(exc) == "ConditionalCheckFailedException":
+                    return None
+                raise
 
     def _item(self, key: str, value: str, ttl_seconds: float | None) -> dict[str, Any]:
         item: dict[str, Any] = {"pk": {"S": key}, "v": {"S": value}}
@@ -149,10 +161,6 @@ class DynamoDBHotStore(HotStore):
 
     def _expired(self, item: dict[str, Any]) -> bool:
         return "exp" in item and int(item["exp"]["N"]) <= self._now_ms()
-
-    def _window(self, attributes: dict[str, Any], now_ms: int) -> WindowCount:
-        remaining_ms = max(0, int(attributes["exp"]["N"]) - now_ms)
-        return WindowCount(count=int(attributes["n"]["N"]), reset_after_seconds=remaining_ms / 1000)
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)

@@ -10,6 +10,9 @@ import pytest
 from parley.auth import Identity
 from parley.errors import BadRequest, Conflict, NotFound
 from parley.state.conversations import ConversationRepository
+from parley.state.tables import create_tables, table_definitions
+from parley.state.template import load_template
+from tests.conftest import TEMPLATE
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -129,3 +132,13 @@ def test_a_cursor_from_another_users_listing_is_refused(repo: ConversationReposi
         repo.list_for_owner(ALICE, cursor=bobs_cursor)
     with pytest.raises(BadRequest):
         repo.list_for_owner(ALICE, cursor="%%%not-base64%%%")
+
+
+def test_creating_tables_again_leaves_existing_ones_alone(
+    settings: Settings, dynamodb: DynamoDBClient, repo: ConversationRepository
+) -> None:
+    # `parley dev` against a persistent endpoint runs this at every start.
+    kept = repo.create(ALICE, title="survives a restart")
+    definitions = table_definitions(load_template(TEMPLATE))
+    assert create_tables(dynamodb, settings, definitions) == []
+    assert repo.get(ALICE, kept.id).title == "survives a restart"

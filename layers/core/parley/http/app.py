@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
+from parley import __version__
 from parley.auth.factory import build_verifier
 from parley.config import get_settings
 from parley.http.handlers import install_error_handlers
@@ -32,7 +33,7 @@ def create_app(
     verifier: TokenVerifier | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(title=title, version="0.1.0", docs_url="/docs", redoc_url=None)
+    app = FastAPI(title=title, version=__version__, docs_url="/docs", redoc_url=None)
     # Built now, not on the first request: a deployment without usable auth settings fails at
     # start with a clear message rather than answering 500s.
     app.state.verifier = verifier or build_verifier(settings)

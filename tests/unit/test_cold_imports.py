@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import pkgutil
 import subprocess
 import sys
 
 from tests.conftest import REPO
 
-CORE = [
-    "parley",
-    "parley.config",
-    "parley.errors",
-    "parley.telemetry",
-    "parley.auth",
-    "parley.http",
-    "parley.hot",
-    "parley.state",
-]
+# Repositories serialise items with boto3's own TypeSerializer, so they load boto3; every other
+# module defers it to the first call that needs a client.
+LOADS_BOTO3 = {"parley.state.items", "parley.state.conversations"}
 PROVIDER_SDKS = ("openai", "anthropic", "google.genai", "google.generativeai")
 # Powertools imports the bare `botocore` package (0.6 ms) to register its user agent; the
 # session, clients and the X-Ray SDK are what cost hundreds of milliseconds.
@@ -43,9 +37,21 @@ def loaded(modules: set[str], roots: tuple[str, ...]) -> set[str]:
     return {m for m in modules if any(m == r or m.startswith(f"{r}.") for r in roots)}
 
 
-def test_the_core_imports_no_provider_sdk_and_no_aws_sdk_session() -> None:
-    modules = imported_after("\n".join(f"import {name}" for name in CORE))
+def library_modules() -> list[str]:
+    import parley
+
+    return sorted(info.name for info in pkgutil.walk_packages(parley.__path__, prefix="parley."))
+
+
+def test_no_module_of_the_library_imports_a_provider_sdk() -> None:
+    modules = imported_after("\n".join(f"import {name}" for name in library_modules()))
     assert loaded(modules, PROVIDER_SDKS) == set()
+
+
+def test_the_core_imports_no_aws_sdk_session() -> None:
+    light = [name for name in library_modules() if name not in LOADS_BOTO3]
+    assert {"parley.config", "parley.http", "parley.auth", "parley.hot"} <= set(light)
+    modules = imported_after("\n".join(f"import {name}" for name in light))
     assert loaded(modules, HEAVY) == set()
 
 

@@ -1,5 +1,5 @@
 """Chat function: the ASGI app that uvicorn serves under the Lambda Web Adapter (run.sh)."""
 
-from parley.http import create_app
+from parley.chat.app import create_chat_app
 
-app = create_app(title="Parley chat")
+app = create_chat_app()

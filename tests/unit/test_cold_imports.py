@@ -10,9 +10,23 @@ import sys
 
 from tests.conftest import REPO
 
-# Repositories serialise items with boto3's own TypeSerializer, so they load boto3; every other
-# module defers it to the first call that needs a client.
-LOADS_BOTO3 = {"parley.state.items", "parley.state.conversations"}
+# Repositories serialise items with boto3's own TypeSerializer, so they (and the capabilities
+# built on them, which need DynamoDB from their first request) load boto3; every other module
+# defers it to the first call that needs a client.
+LOADS_BOTO3 = (
+    "parley.state.items",
+    "parley.state.conversations",
+    "parley.state.usage",
+    "parley.chat",
+    "parley.devapp",
+    "parley.devserver",
+)
+# Adapter module -> the one SDK it exists to import.
+ADAPTERS = {
+    "parley.providers.openai": "openai",
+    "parley.providers.anthropic": "anthropic",
+    "parley.providers.gemini": "google.genai",
+}
 PROVIDER_SDKS = ("openai", "anthropic", "google.genai", "google.generativeai")
 # Powertools imports the bare `botocore` package (0.6 ms) to register its user agent; the
 # session, clients and the X-Ray SDK are what cost hundreds of milliseconds.
@@ -43,19 +57,27 @@ def library_modules() -> list[str]:
     return sorted(info.name for info in pkgutil.walk_packages(parley.__path__, prefix="parley."))
 
 
-def test_no_module_of_the_library_imports_a_provider_sdk() -> None:
-    modules = imported_after("\n".join(f"import {name}" for name in library_modules()))
+def test_no_module_but_its_adapter_imports_a_provider_sdk() -> None:
+    others = [name for name in library_modules() if name not in ADAPTERS]
+    modules = imported_after("\n".join(f"import {name}" for name in others))
     assert loaded(modules, PROVIDER_SDKS) == set()
 
 
+def test_each_adapter_imports_only_its_own_sdk() -> None:
+    for adapter, sdk in ADAPTERS.items():
+        modules = imported_after(f"import {adapter}")
+        assert {name for name in PROVIDER_SDKS if name in modules} == {sdk}, adapter
+
+
 def test_the_core_imports_no_aws_sdk_session() -> None:
-    light = [name for name in library_modules() if name not in LOADS_BOTO3]
+    light = [name for name in library_modules() if not name.startswith(LOADS_BOTO3)]
     assert {"parley.config", "parley.http", "parley.auth", "parley.hot"} <= set(light)
     modules = imported_after("\n".join(f"import {name}" for name in light))
     assert loaded(modules, HEAVY) == set()
 
 
 def test_the_chat_handler_imports_no_provider_sdk() -> None:
+    # The chat function needs DynamoDB from its first request, so boto3 is expected here.
     modules = imported_after("import app\nassert app.app.title == 'Parley chat'")
     assert loaded(modules, PROVIDER_SDKS) == set()
-    assert loaded(modules, HEAVY) == set()
+    assert loaded(modules, ("aws_xray_sdk", "upstash_redis", "moto")) == set()

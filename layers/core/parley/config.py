@@ -92,6 +92,10 @@ class Settings(BaseSettings):
         default="parley-conversations", description="Conversations and messages table."
     )
     hot_table: str = Field(default="parley-hot", description="Hot-state table (DynamoDB backend).")
+    usage_table: str = Field(default="parley-usage", description="Per-call usage events table.")
+    usage_retention_days: int = Field(
+        default=90, gt=0, description="Days a usage event is kept before TTL deletes it."
+    )
     dynamodb_timeout_seconds: float = Field(
         default=3.0, gt=0, description="Connect and read timeout of DynamoDB calls."
     )
@@ -119,6 +123,49 @@ class Settings(BaseSettings):
     )
     hot_timeout_seconds: float = Field(
         default=1.0, gt=0, description="Timeout of one hot-state operation."
+    )
+
+    # Models and providers.
+    models_file: Path | None = Field(
+        default=None, description="Model catalog YAML (default: the catalog shipped with Parley)."
+    )
+    default_model: str | None = Field(
+        default=None, description="Overrides the catalog's `default_model`."
+    )
+    provider_connect_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="Connect timeout to a provider."
+    )
+    provider_read_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Longest silence between bytes from a provider."
+    )
+    local_token_delay_seconds: float = Field(
+        default=0.02, ge=0, description="Pause between words of the offline `local` model."
+    )
+
+    # Chat.
+    system_prompt: str = Field(
+        default="You are a helpful assistant.", description="System prompt of every chat."
+    )
+    context_messages: int = Field(
+        default=5, ge=0, le=100, description="Earlier messages sent to the model as context."
+    )
+    context_cache_seconds: int = Field(
+        default=1800, gt=0, description="Lifetime of a conversation's context in the hot store."
+    )
+    max_message_chars: int = Field(
+        default=32_000, gt=0, description="Longest chat message accepted; longer is 422."
+    )
+    default_max_tokens: int = Field(
+        default=1024, gt=0, description="Output token budget when the request sets none."
+    )
+    stream_heartbeat_seconds: float = Field(
+        default=15.0, gt=0, description="Idle interval after which a stream sends `: ping`."
+    )
+    stream_idle_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Longest wait for the model's next token."
+    )
+    stream_max_seconds: float = Field(
+        default=300.0, gt=0, description="Longest a single answer may stream."
     )
 
     @field_validator("jwt_algorithms", mode="before")

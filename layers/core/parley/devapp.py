@@ -1,10 +1,11 @@
-"""The development server's app: every function's routes in one ASGI app."""
+"""The development server's app: every function's routes in one ASGI app, plus the playground."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from parley.http.app import create_app
+from parley.chat.app import create_chat_app
+from parley.chat.playground import router as playground_router
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -14,7 +15,9 @@ if TYPE_CHECKING:
 __all__ = ["create_dev_app"]
 
 
-def create_dev_app(settings: Settings) -> FastAPI:
-    # Each capability adds its router here as it arrives; today every function serves the
-    # base routes (/healthz, /v1/me) that create_app always includes.
-    return create_app(title="Parley (development)", settings=settings)
+def create_dev_app(settings: Settings, *, dev_token: str = "") -> FastAPI:
+    app = create_chat_app(settings, title="Parley (development)")
+    # Later functions add their routers here, so that `parley dev` serves them all.
+    app.include_router(playground_router)
+    app.state.dev_token = dev_token
+    return app

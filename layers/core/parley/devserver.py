@@ -21,7 +21,6 @@ def serve(*, host: str, port: int) -> None:
 
     settings = get_settings()
     database = prepare_local_dynamodb(settings)
-    app = create_dev_app(settings)
     token = mint_token(
         resolve_jwt_secret(settings),
         user_id=DEV_USER,
@@ -29,12 +28,14 @@ def serve(*, host: str, port: int) -> None:
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
     )
+    app = create_dev_app(settings, dev_token=token)
     base = f"http://{host}:{port}"
     where = "in-process moto server" if database.emulated else "configured endpoint"
     # The banner goes to stderr, the logs to stdout: scripts can read either one alone.
     print(  # noqa: T201
         f"""
 Parley development server  {base}
+  playground  {base}/
   DynamoDB    {database.endpoint} ({where})
   hot state   {hot_backend_name(settings)}
   token       {token}

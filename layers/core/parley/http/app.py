@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from fastapi import APIRouter
+    from starlette.types import Lifespan
 
     from parley.auth.verifier import TokenVerifier
     from parley.config import Settings
@@ -31,9 +32,12 @@ def create_app(
     routers: Iterable[APIRouter] = (),
     settings: Settings | None = None,
     verifier: TokenVerifier | None = None,
+    lifespan: Lifespan[FastAPI] | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(title=title, version=__version__, docs_url="/docs", redoc_url=None)
+    app = FastAPI(
+        title=title, version=__version__, docs_url="/docs", redoc_url=None, lifespan=lifespan
+    )
     # Built now, not on the first request: a deployment without usable auth settings fails at
     # start with a clear message rather than answering 500s.
     app.state.verifier = verifier or build_verifier(settings)

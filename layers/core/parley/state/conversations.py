@@ -26,7 +26,11 @@ from parley.state.paging import decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import PutTypeDef, UpdateTypeDef
+    from mypy_boto3_dynamodb.type_defs import (
+        PutTypeDef,
+        TransactWriteItemTypeDef,
+        UpdateTypeDef,
+    )
 
     from parley.auth.identity import Identity
 
@@ -76,11 +80,22 @@ class ConversationRepository:
             updated_at=now,
             message_count=0,
         )
-        item = {
-            "pk": _pk(conversation.id),
+        with dynamodb_errors(self._table):
+            self._client.put_item(
+                TableName=self._table,
+                Item=to_item(self._conversation_item(owner, conversation.id, title, now)),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        return conversation
+
+    def _conversation_item(
+        self, owner: Identity, conversation_id: str, title: str, now: str
+    ) -> dict[str, Any]:
+        return {
+            "pk": _pk(conversation_id),
             "sk": "META",
             "gsi1pk": _owner_key(owner),
-            "gsi1sk": f"{now}#{conversation.id}",
+            "gsi1sk": f"{now}#{conversation_id}",
             "type": "conversation",
             "org_id": owner.org_id,
             "user_id": owner.user_id,
@@ -89,13 +104,6 @@ class ConversationRepository:
             "updated_at": now,
             "message_count": 0,
         }
-        with dynamodb_errors(self._table):
-            self._client.put_item(
-                TableName=self._table,
-                Item=to_item(item),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        return conversation
 
     def get(self, owner: Identity, conversation_id: str) -> Conversation:
         with dynamodb_errors(self._table):
@@ -157,8 +165,13 @@ class ConversationRepository:
         status: MessageStatus = "complete",
         metadata: dict[str, Any] | None = None,
         message_id: str | None = None,
+        new_conversation_title: str | None = None,
     ) -> Message:
-        """Store a message and touch its conversation in one transaction: both or neither."""
+        """Store a message and touch its conversation in one transaction: both or neither.
+
+        With ``new_conversation_title`` the conversation is created by the same transaction
+        (and the call fails with Conflict if that id exists), so a first message never exists
+        without its conversation, nor a conversation without its first message."""
         now = now_iso()
         message = Message(
             id=message_id or new_id(),
@@ -182,6 +195,18 @@ class ConversationRepository:
             "created_at": now,
             "metadata": message.metadata,
         }
+        if new_conversation_title is not None:
+            conversation = self._conversation_item(
+                owner, conversation_id, new_conversation_title, now
+            )
+            conversation["message_count"] = 1
+            opening: PutTypeDef = {
+                "TableName": self._table,
+                "Item": to_item(conversation),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+            self._transact([{"Put": opening}, {"Put": self._message_put(item)}], message.id)
+            return message
         touch: UpdateTypeDef = {
             "TableName": self._table,
             "Key": to_item({"pk": _pk(conversation_id), "sk": "META"}),
@@ -197,24 +222,33 @@ class ConversationRepository:
                 }
             ),
         }
-        put: PutTypeDef = {
+        self._transact([{"Update": touch}, {"Put": self._message_put(item)}], message.id)
+        return message
+
+    def _message_put(self, item: dict[str, Any]) -> PutTypeDef:
+        return {
             "TableName": self._table,
             "Item": to_item(item),
             "ConditionExpression": "attribute_not_exists(pk)",
         }
+
+    def _transact(self, items: list[TransactWriteItemTypeDef], message_id: str) -> None:
+        """Run a [conversation, message] transaction; its first item failing its condition
+        means the conversation is missing (update) or taken (put)."""
         with dynamodb_errors(self._table):
             try:
-                self._client.transact_write_items(TransactItems=[{"Update": touch}, {"Put": put}])
+                self._client.transact_write_items(TransactItems=items)
             except ClientError as exc:
                 if error_code(exc) != "TransactionCanceledException":
                     raise
                 reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
                 if reasons and reasons[0] == "ConditionalCheckFailed":
+                    if "Put" in items[0]:
+                        raise Conflict("That conversation id is taken.") from exc
                     raise NotFound("No such conversation.") from exc
                 if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-                    raise Conflict(f"Message {message.id} already exists.") from exc
+                    raise Conflict(f"Message {message_id} already exists.") from exc
                 raise
-        return message
 
     def recent_messages(self, conversation_id: str, *, limit: int) -> list[Message]:
         """The last ``limit`` messages, oldest first. The caller has checked ownership."""

@@ -1,0 +1,65 @@
+"""Parley's SSE protocol: every message is ``id: <seq>`` and ``data: <json>`` with a ``type``,
+so ``EventSource.onmessage`` and fetch-based readers both see every event; ``: ping``
+comments keep idle connections alive."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from parley.chat.events import ChatEvent, Done, Failed, Meta, Token
+
+__all__ = ["PING", "SseEncoder", "event_payload"]
+
+PING = b": ping\n\n"
+
+
+def event_payload(event: ChatEvent) -> dict[str, Any]:
+    if isinstance(event, Token):
+        return {"type": "token", "text": event.text}
+    if isinstance(event, Meta):
+        return {
+            "type": "meta",
+            "request_id": event.request_id,
+            "conversation_id": event.conversation_id,
+            "message_id": event.message_id,
+            "route": event.route,
+            "context": event.context,
+        }
+    if isinstance(event, Done):
+        return {
+            "type": "done",
+            "finish_reason": event.finish_reason,
+            "message_id": event.message_id,
+            "usage": {
+                "input_tokens": event.input_tokens,
+                "output_tokens": event.output_tokens,
+                "estimated": event.usage_estimated,
+            },
+            "cost_usd": event.cost_usd,
+            "latency_ms": event.latency_ms,
+            "ttft_ms": event.ttft_ms,
+            "cached": event.cached,
+        }
+    assert isinstance(event, Failed)
+    return {"type": "error", **event.error.body()["error"]}
+
+
+class SseEncoder:
+    """Numbers the messages of one stream."""
+
+    media_type = "text/event-stream"
+
+    def __init__(self) -> None:
+        self._sequence = 0
+
+    def encode(self, event: ChatEvent) -> bytes:
+        self._sequence += 1
+        data = json.dumps(event_payload(event), ensure_ascii=False, separators=(",", ":"))
+        return f"id: {self._sequence}\ndata: {data}\n\n".encode()
+
+    def ping(self) -> bytes:
+        return PING
+
+    def end(self, completed: bool) -> bytes:
+        return b""

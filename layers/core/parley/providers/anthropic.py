@@ -1,0 +1,105 @@
+"""Anthropic through the official ``anthropic`` SDK (Messages API, named stream events)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import anthropic
+import httpx2
+
+from parley.providers.base import Finish, GenerationRequest, Provider, TextDelta, Usage
+from parley.providers.messages import alternating_turns
+from parley.providers.sdk_errors import translate_stainless_error
+from parley.providers.tokens import estimated_usage
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator
+
+    from parley.providers.base import FinishReason, StreamEvent
+    from parley.providers.catalog import ModelSpec
+    from parley.providers.timeouts import ProviderTimeouts
+
+__all__ = ["AnthropicProvider"]
+
+_FINISH: dict[str, FinishReason] = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "refusal": "content_filter",
+}
+
+
+class AnthropicProvider(Provider):
+    name = "anthropic"
+
+    def __init__(self, *, api_key: str, base_url: str | None, timeouts: ProviderTimeouts) -> None:
+        self._client = anthropic.AsyncAnthropic(
+            api_key=api_key,
+            base_url=base_url,
+            max_retries=0,
+            timeout=httpx2.Timeout(timeouts.read_seconds, connect=timeouts.connect_seconds),
+        )
+
+    async def stream(
+        self, spec: ModelSpec, request: GenerationRequest
+    ) -> AsyncGenerator[StreamEvent, None]:
+        try:
+            stream = await self._client.messages.create(**_arguments(spec, request))
+        except Exception as exc:
+            raise translate_stainless_error(
+                exc, anthropic, provider=self.name, model=spec.name
+            ) from exc
+        input_tokens: int | None = None
+        output_tokens: int | None = None
+        stop_reason: str | None = None
+        produced: list[str] = []
+        try:
+            async with stream:
+                async for event in stream:
+                    if event.type == "content_block_delta" and event.delta.type == "text_delta":
+                        produced.append(event.delta.text)
+                        yield TextDelta(event.delta.text)
+                    elif event.type == "message_start":
+                        input_tokens = _input_tokens(event.message.usage)
+                    elif event.type == "message_delta":
+                        stop_reason = event.delta.stop_reason or stop_reason
+                        if event.usage is not None:
+                            output_tokens = event.usage.output_tokens
+        except Exception as exc:
+            raise translate_stainless_error(
+                exc, anthropic, provider=self.name, model=spec.name
+            ) from exc
+        if input_tokens is None or output_tokens is None:
+            usage = estimated_usage(request, produced)
+        else:
+            usage = Usage(input_tokens, output_tokens)
+        yield Finish(_FINISH.get(stop_reason or "end_turn", "other"), usage)
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def _arguments(spec: ModelSpec, request: GenerationRequest) -> dict[str, Any]:
+    arguments: dict[str, Any] = {
+        "model": spec.model,
+        "max_tokens": request.max_tokens,  # required by the Messages API
+        "messages": [
+            {"role": turn.role, "content": turn.content}
+            for turn in alternating_turns(request.messages)
+        ],
+        "stream": True,
+    }
+    if request.system:
+        arguments["system"] = request.system
+    if request.temperature is not None:
+        # Anthropic's range is 0..1; OpenAI-style clients may send up to 2.
+        arguments["temperature"] = min(1.0, request.temperature)
+    return arguments
+
+
+def _input_tokens(usage: Any) -> int | None:
+    if usage is None or usage.input_tokens is None:
+        return None
+    # Cached prompt tokens are billed too, apart from input_tokens.
+    cached = (usage.cache_creation_input_tokens or 0) + (usage.cache_read_input_tokens or 0)
+    return int(usage.input_tokens) + int(cached)

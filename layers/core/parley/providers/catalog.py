@@ -1,0 +1,111 @@
+"""The model catalog: which models exist, who serves them, what they cost.
+
+A YAML file named by ``PARLEY_MODELS_FILE``; the one shipped beside this module is the
+default. Prices are data: change the file, not the code.
+
+    default_model: gpt-4.1-mini
+    models:
+      - name: gpt-4.1-mini          # what clients ask for
+        provider: openai            # openai | anthropic | gemini | openai_compatible | local
+        model: gpt-4.1-mini         # the provider's own id
+        base_url: null              # required for openai_compatible
+        api_key_env: OPENAI_API_KEY # where the key comes from (or the secret, see keys.py)
+        tier: light                 # light | standard | heavy
+        context_window: 1047576
+        input_price_per_mtok: 0.40  # USD per million tokens
+        output_price_per_mtok: 1.60
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from parley.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from parley.providers.base import Usage
+
+__all__ = ["DEFAULT_CATALOG", "Catalog", "ModelSpec", "load_catalog"]
+
+DEFAULT_CATALOG = Path(__file__).with_name("models.yaml")
+
+ProviderName = Literal["openai", "anthropic", "gemini", "openai_compatible", "local"]
+Tier = Literal["light", "standard", "heavy"]
+TIER_ORDER: dict[str, int] = {"light": 0, "standard": 1, "heavy": 2}
+
+
+class ModelSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:/-]+$")
+    provider: ProviderName
+    model: str = Field(min_length=1)
+    base_url: str | None = None
+    api_key_env: str | None = None
+    tier: Tier
+    context_window: int = Field(gt=0)
+    input_price_per_mtok: float = Field(ge=0)
+    output_price_per_mtok: float = Field(ge=0)
+    max_output_tokens: int = Field(default=4096, gt=0)
+
+    @model_validator(mode="after")
+    def _compatible_needs_a_url(self) -> ModelSpec:
+        if self.provider == "openai_compatible" and not self.base_url:
+            raise ValueError(f"model {self.name}: openai_compatible needs base_url")
+        return self
+
+    def cost_usd(self, usage: Usage) -> float:
+        cost = (
+            usage.input_tokens * self.input_price_per_mtok
+            + usage.output_tokens * self.output_price_per_mtok
+        ) / 1_000_000
+        return round(cost, 8)
+
+
+class Catalog(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    default_model: str
+    models: tuple[ModelSpec, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _names_are_unique_and_default_exists(self) -> Catalog:
+        names = [spec.name for spec in self.models]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"model names must be unique: {duplicates}")
+        if self.default_model not in names:
+            raise ValueError(f"default_model {self.default_model!r} is not in the catalog")
+        return self
+
+    def get(self, name: str) -> ModelSpec | None:
+        for spec in self.models:
+            if spec.name == name:
+                return spec
+        return None
+
+    def names(self) -> list[str]:
+        return [spec.name for spec in self.models]
+
+
+def load_catalog(path: Path | None = None) -> Catalog:
+    source = path or DEFAULT_CATALOG
+    try:
+        document = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigurationError(
+            f"Cannot read the model catalog {source}: {exc.strerror}."
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"The model catalog {source} is not valid YAML: {exc}") from exc
+    try:
+        return Catalog.model_validate(document)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
+        )
+        raise ConfigurationError(f"The model catalog {source} is not valid: {problems}") from exc

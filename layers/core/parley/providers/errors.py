@@ -1,0 +1,132 @@
+"""Provider failures, translated from each SDK at the adapter boundary.
+
+UpstreamError
+└── ProviderError (502 upstream_error)            any provider failure; carries provider,
+    ├── ProviderRateLimited (503, Retry-After)     model, upstream status, retry_after and
+    ├── ProviderUnavailable (502)                  whether it struck before the first token
+    ├── ProviderTimeout (504)
+    ├── ProviderRejected (502, not retryable)      the provider refused the request (4xx)
+    ├── ProviderStreamError (502)                  in-band error, malformed or cut stream
+    └── ProviderNotConfigured (503, not retryable) no API key for the provider
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from typing import TYPE_CHECKING, Any
+
+from parley.errors import UpstreamError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = [
+    "ProviderError",
+    "ProviderNotConfigured",
+    "ProviderRateLimited",
+    "ProviderRejected",
+    "ProviderStreamError",
+    "ProviderTimeout",
+    "ProviderUnavailable",
+    "retry_after_seconds",
+]
+
+
+class ProviderError(UpstreamError):
+    code = "upstream_error"
+    default_message = "The model provider failed."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        provider: str = "",
+        model: str = "",
+        upstream_status: int | None = None,
+        retry_after: float | None = None,
+        details: Any = None,
+    ) -> None:
+        super().__init__(message, details=details)
+        self.provider = provider
+        self.model = model
+        self.upstream_status = upstream_status
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        headers = super().headers()
+        if self.retry_after is not None:
+            headers["Retry-After"] = str(max(1, round(self.retry_after)))
+        return headers
+
+
+class ProviderRateLimited(ProviderError):
+    status = 503
+    code = "upstream_rate_limited"
+    default_message = "The model provider is rate-limiting requests."
+
+
+class ProviderUnavailable(ProviderError):
+    code = "upstream_unavailable"
+    default_message = "The model provider is unavailable."
+
+
+class ProviderTimeout(ProviderError):
+    status = 504
+    code = "upstream_timeout"
+    default_message = "The model provider did not answer in time."
+
+
+class ProviderRejected(ProviderError):
+    code = "upstream_rejected"
+    retryable = False
+    default_message = "The model provider refused the request."
+
+
+class ProviderStreamError(ProviderError):
+    code = "upstream_stream_error"
+    default_message = "The model provider's stream broke off."
+
+
+class ProviderNotConfigured(ProviderError):
+    status = 503
+    code = "model_unavailable"
+    retryable = False
+    default_message = "The model is not configured on this deployment."
+
+
+def retry_after_seconds(
+    headers: Mapping[str, str] | None, now: float | None = None
+) -> float | None:
+    """Seconds to wait from ``retry-after-ms``, or ``Retry-After`` in seconds or as a date."""
+    if not headers:
+        return None
+    milliseconds = headers.get("retry-after-ms")
+    if milliseconds:
+        try:
+            return max(0.0, float(milliseconds) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def error_for_status(status: int) -> type[ProviderError]:
+    """The Parley error for an upstream HTTP status."""
+    if status == 429:
+        return ProviderRateLimited
+    if status in (408, 504):
+        return ProviderTimeout
+    if status >= 500:  # includes Anthropic's 529 "overloaded"
+        return ProviderUnavailable
+    return ProviderRejected

@@ -1,0 +1,105 @@
+"""OpenAI through the official ``openai`` SDK; also any OpenAI-compatible server (vLLM,
+Ollama, LM Studio, Groq...) given a base URL. The SDK is imported when this module is."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import httpx2
+import openai
+
+from parley.providers.base import Finish, GenerationRequest, Provider, TextDelta, Usage
+from parley.providers.sdk_errors import translate_stainless_error
+from parley.providers.tokens import estimated_usage
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator
+
+    from parley.providers.base import FinishReason, StreamEvent
+    from parley.providers.catalog import ModelSpec
+    from parley.providers.timeouts import ProviderTimeouts
+
+__all__ = ["OpenAIProvider"]
+
+_FINISH: dict[str, FinishReason] = {
+    "stop": "stop",
+    "length": "length",
+    "content_filter": "content_filter",
+}
+
+
+class OpenAIProvider(Provider):
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str | None,
+        timeouts: ProviderTimeouts,
+        compatible: bool = False,
+    ) -> None:
+        self.name = "openai_compatible" if compatible else "openai"
+        self._compatible = compatible
+        # Retries are Parley's own (failover across providers), never the SDK's.
+        self._client = openai.AsyncOpenAI(
+            api_key=api_key or "not-needed",
+            base_url=base_url,
+            max_retries=0,
+            timeout=httpx2.Timeout(timeouts.read_seconds, connect=timeouts.connect_seconds),
+        )
+
+    async def stream(
+        self, spec: ModelSpec, request: GenerationRequest
+    ) -> AsyncGenerator[StreamEvent, None]:
+        try:
+            stream = await self._client.chat.completions.create(**self._arguments(spec, request))
+        except Exception as exc:
+            raise translate_stainless_error(
+                exc, openai, provider=self.name, model=spec.name
+            ) from exc
+        usage: Any = None
+        finish_reason: str | None = None
+        produced: list[str] = []
+        try:
+            async with stream:
+                async for chunk in stream:
+                    if chunk.usage is not None:
+                        usage = chunk.usage
+                    for choice in chunk.choices[:1]:
+                        if choice.delta is not None and choice.delta.content:
+                            produced.append(choice.delta.content)
+                            yield TextDelta(choice.delta.content)
+                        if choice.finish_reason:
+                            finish_reason = choice.finish_reason
+        except Exception as exc:
+            raise translate_stainless_error(
+                exc, openai, provider=self.name, model=spec.name
+            ) from exc
+        if usage is not None:
+            measured = Usage(int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0))
+        else:  # some compatible servers ignore stream_options
+            measured = estimated_usage(request, produced)
+        yield Finish(_FINISH.get(finish_reason or "stop", "other"), measured)
+
+    def _arguments(self, spec: ModelSpec, request: GenerationRequest) -> dict[str, Any]:
+        messages: list[dict[str, str]] = []
+        if request.system:
+            messages.append({"role": "system", "content": request.system})
+        messages += [{"role": m.role, "content": m.content} for m in request.messages]
+        arguments: dict[str, Any] = {
+            "model": spec.model,
+            "messages": messages,
+            "stream": True,
+            # Without this OpenAI sends no usage in a stream.
+            "stream_options": {"include_usage": True},
+        }
+        # OpenAI deprecated max_tokens for max_completion_tokens; most compatible servers
+        # (vLLM, Ollama) still only know max_tokens.
+        arguments["max_tokens" if self._compatible else "max_completion_tokens"] = (
+            request.max_tokens
+        )
+        if request.temperature is not None:
+            arguments["temperature"] = request.temperature
+        return arguments
+
+    async def aclose(self) -> None:
+        await self._client.close()

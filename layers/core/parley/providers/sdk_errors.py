@@ -1,0 +1,105 @@
+"""Translating the SDKs' exceptions into ``ProviderError``s.
+
+The openai and anthropic SDKs share one generated structure (``APIStatusError`` with a status
+and response, ``APIConnectionError``, ``APITimeoutError``, ``APIError`` for in-band errors);
+google-genai raises ``errors.APIError`` with a code. All three read streams with httpx2, whose
+transport errors can escape mid-stream unwrapped.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import httpx2
+
+from parley.providers.errors import (
+    ProviderError,
+    ProviderStreamError,
+    ProviderTimeout,
+    ProviderUnavailable,
+    error_for_status,
+    retry_after_seconds,
+)
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+__all__ = ["translate_gemini_error", "translate_stainless_error"]
+
+
+def translate_stainless_error(
+    exc: BaseException, sdk: ModuleType, *, provider: str, model: str
+) -> ProviderError:
+    """For the openai and anthropic SDKs (``sdk`` is the imported module)."""
+    if isinstance(exc, sdk.APITimeoutError):
+        return ProviderTimeout(
+            f"{provider} did not answer in time.", provider=provider, model=model
+        )
+    if isinstance(exc, sdk.APIConnectionError):
+        return ProviderUnavailable(f"Could not reach {provider}.", provider=provider, model=model)
+    if isinstance(exc, sdk.APIStatusError):
+        return _status_error(
+            int(exc.status_code), exc.message, exc.response, provider=provider, model=model
+        )
+    if isinstance(exc, sdk.APIError):  # an error event inside a 200 stream
+        return _in_band(exc.message, provider=provider, model=model)
+    return _transport(exc, provider=provider, model=model)
+
+
+def translate_gemini_error(exc: BaseException, *, provider: str, model: str) -> ProviderError:
+    from google.genai import errors as genai_errors
+
+    if isinstance(exc, genai_errors.APIError):
+        status = int(exc.code or 0)
+        message = exc.message or exc.status or ""
+        if status in {0, 200}:
+            return _in_band(message, provider=provider, model=model)
+        response = getattr(exc, "response", None)
+        return _status_error(status, message, response, provider=provider, model=model)
+    return _transport(exc, provider=provider, model=model)
+
+
+def _status_error(
+    status: int, message: object, response: Any, *, provider: str, model: str
+) -> ProviderError:
+    return error_for_status(status)(
+        f"{provider} answered {status}: {_short(message)}",
+        provider=provider,
+        model=model,
+        upstream_status=status,
+        retry_after=retry_after_seconds(_headers(response)),
+    )
+
+
+def _in_band(message: object, *, provider: str, model: str) -> ProviderError:
+    return ProviderStreamError(
+        f"{provider} reported an error mid-stream: {_short(message)}",
+        provider=provider,
+        model=model,
+    )
+
+
+def _transport(exc: BaseException, *, provider: str, model: str) -> ProviderError:
+    kind: type[ProviderError]
+    if isinstance(exc, httpx2.TimeoutException | TimeoutError):
+        message, kind = f"{provider} did not answer in time.", ProviderTimeout
+    elif isinstance(exc, httpx2.ConnectError):
+        message, kind = f"Could not reach {provider}.", ProviderUnavailable
+    elif isinstance(exc, httpx2.TransportError):
+        message, kind = f"The connection to {provider} broke off.", ProviderStreamError
+    elif isinstance(exc, json.JSONDecodeError | ValueError | KeyError | AttributeError):
+        message, kind = f"{provider} sent a malformed stream.", ProviderStreamError
+    else:
+        message, kind = f"{provider} failed: {type(exc).__name__}.", ProviderError
+    return kind(message, provider=provider, model=model)
+
+
+def _headers(response: Any) -> dict[str, str] | None:
+    headers = getattr(response, "headers", None)
+    return {k.lower(): v for k, v in headers.items()} if headers is not None else None
+
+
+def _short(message: object, limit: int = 300) -> str:
+    text = str(message or "").strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -101,3 +101,35 @@ class LoopbackHTTPServer:
     def stop_serving(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class LiveServer:
+    """uvicorn serving an ASGI app on a free loopback port, in a background thread."""
+
+    def __init__(self, app: Any) -> None:
+        import uvicorn
+
+        self.port = free_port()
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=2,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> LiveServer:
+        self._thread.start()
+        wait_until(lambda: self._server.started, what="uvicorn")
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)

@@ -91,9 +91,7 @@ def _arguments(spec: ModelSpec, request: GenerationRequest) -> dict[str, Any]:
     }
     if request.system:
         arguments["system"] = request.system
-    if request.temperature is not None:
-        # Anthropic's range is 0..1; OpenAI-style clients may send up to 2.
-        arguments["temperature"] = min(1.0, request.temperature)
+    # No temperature: the current Messages API (SDK 2.x) no longer takes sampling parameters.
     return arguments
 
 

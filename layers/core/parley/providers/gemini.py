@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import contextlib
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+import httpx2
 from google import genai
 from google.genai import types
 
@@ -38,10 +41,12 @@ class GeminiProvider(Provider):
     def __init__(self, *, api_key: str, base_url: str | None, timeouts: ProviderTimeouts) -> None:
         # google-genai takes one timeout, in milliseconds, for each read; attempts=1 turns off
         # its retries (Parley fails over itself).
+        self._http = httpx2.AsyncClient(transport=_TrackingTransport())
         options = types.HttpOptions(
             base_url=base_url,
             timeout=int(timeouts.read_seconds * 1000),
             retry_options=types.HttpRetryOptions(attempts=1),
+            httpx_async_client=self._http,
         )
         self._client = genai.Client(api_key=api_key, http_options=options)
 
@@ -52,6 +57,8 @@ class GeminiProvider(Provider):
         finish_reason: str | None = None
         usage: Any = None
         stream: Any = None
+        opened: list[httpx2.Response] = []
+        marker = _OPENED.set(opened)
         try:
             stream = await self._client.aio.models.generate_content_stream(
                 model=spec.model, contents=_contents(request), config=_config(request)
@@ -71,16 +78,43 @@ class GeminiProvider(Provider):
         except Exception as exc:
             raise translate_gemini_error(exc, provider=self.name, model=spec.name) from exc
         finally:
-            # The SDK hands back an async generator: close it now, not whenever it is
-            # collected, so that a consumer that stops early also ends the HTTP request.
             if stream is not None and hasattr(stream, "aclose"):
                 await stream.aclose()
+            # Closing the SDK's generator does not close the response under it (nor does an
+            # in-band error): close it here, so a consumer that stops early ends the request.
+            for response in opened:
+                await response.aclose()
+            # A generator finalised by the garbage collector runs in another context.
+            with contextlib.suppress(ValueError):
+                _OPENED.reset(marker)
         yield Finish(
             _FINISH.get(finish_reason or "STOP", "other"), _usage(usage, request, produced)
         )
 
     async def aclose(self) -> None:
         await self._client.aio.aclose()
+        await self._http.aclose()  # genai leaves a client it was given to its owner
+
+
+# The responses opened by the stream running in this context (see _TrackingTransport).
+_OPENED: ContextVar[list[httpx2.Response] | None] = ContextVar("gemini_opened", default=None)
+
+
+class _TrackingTransport(httpx2.AsyncBaseTransport):
+    """Notes each response in the calling stream's list, so the adapter can close it."""
+
+    def __init__(self) -> None:
+        self._inner = httpx2.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = await self._inner.handle_async_request(request)
+        opened = _OPENED.get()
+        if opened is not None:
+            opened.append(response)
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
 
 
 def _contents(request: GenerationRequest) -> list[types.Content]:

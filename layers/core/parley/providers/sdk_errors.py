@@ -39,9 +39,10 @@ def translate_stainless_error(
     if isinstance(exc, sdk.APIConnectionError):
         return ProviderUnavailable(f"Could not reach {provider}.", provider=provider, model=model)
     if isinstance(exc, sdk.APIStatusError):
-        return _status_error(
-            int(exc.status_code), exc.message, exc.response, provider=provider, model=model
-        )
+        status = int(exc.status_code)
+        if status < 400:  # anthropic raises an in-band `error` event with the stream's 200
+            return _in_band(exc.message, provider=provider, model=model)
+        return _status_error(status, exc.message, exc.response, provider=provider, model=model)
     if isinstance(exc, sdk.APIError):  # an error event inside a 200 stream
         return _in_band(exc.message, provider=provider, model=model)
     return _transport(exc, provider=provider, model=model)

@@ -63,12 +63,12 @@ def dynamodb(moto_endpoint: str) -> Iterator[DynamoDBClient]:
 def settings(dynamodb: DynamoDBClient) -> Settings:
     """Settings whose tables exist, freshly made from template.yaml for this test alone."""
     suffix = uuid.uuid4().hex[:8]
-    configured = Settings(
-        env="development",
-        conversations_table=f"conversations-{suffix}",
-        hot_table=f"hot-{suffix}",
-    )
-    create_tables(dynamodb, configured, table_definitions(load_template(TEMPLATE)))
+    definitions = table_definitions(load_template(TEMPLATE))
+    names = {
+        d.settings_field: f"{d.settings_field.removesuffix('_table')}-{suffix}" for d in definitions
+    }
+    configured = Settings(env="development", **names)
+    create_tables(dynamodb, configured, definitions)
     return configured
 
 

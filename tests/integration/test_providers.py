@@ -194,7 +194,7 @@ async def test_a_length_stop_is_reported_as_length(
         (401, ProviderRejected, False),
     ],
 )
-async def test_http_errors_become_parley_errors_without_sdk_retries(  # noqa: PLR0917
+async def test_http_errors_become_parley_errors_without_sdk_retries(
     case: Case,
     upstream: FakeUpstream,
     registry: ProviderRegistry,

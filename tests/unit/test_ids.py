@@ -26,3 +26,9 @@ def test_the_timestamp_can_be_read_back() -> None:
 def test_foreign_strings_are_not_ids(value: str) -> None:
     with pytest.raises(ValueError, match="not a Parley id"):
         id_timestamp_ms(value)
+
+
+def test_ids_made_in_one_millisecond_still_increase() -> None:
+    made = [new_id() for _ in range(5000)]
+    assert made == sorted(made)
+    assert len(set(made)) == len(made)

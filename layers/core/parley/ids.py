@@ -1,9 +1,15 @@
 """Identifiers that sort by creation time (ULID layout: 48-bit ms timestamp, 80 random bits,
-Crockford base32), so a sort key made from an id lists items in the order they were made."""
+Crockford base32), so a sort key made from an id lists items in the order they were made.
+
+Ids made by one process are strictly increasing, even within one millisecond (the random part
+is incremented, as in monotonic ULIDs): a question and its answer created in the same
+millisecond must still sort question first.
+"""
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 __all__ = ["id_timestamp_ms", "new_id"]
@@ -11,16 +17,30 @@ __all__ = ["id_timestamp_ms", "new_id"]
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _DECODE = {char: index for index, char in enumerate(_ALPHABET)}
 _LENGTH = 26
+_RANDOM_BITS = 80
+
+_MAX_RANDOM = (1 << _RANDOM_BITS) - 1
+
+_lock = threading.Lock()
+_last_ms = 0
+_last_random = 0
 
 
 def new_id(now_ms: int | None = None) -> str:
-    timestamp = int(time.time() * 1000) if now_ms is None else now_ms
-    value = (timestamp << 80) | int.from_bytes(os.urandom(10), "big")
-    chars = []
-    for _ in range(_LENGTH):
-        chars.append(_ALPHABET[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+    """A new id; ``now_ms`` fixes the timestamp (and skips the monotonic sequence)."""
+    if now_ms is not None:
+        return _encode(now_ms, _fresh_random())
+    global _last_ms, _last_random
+    now = int(time.time() * 1000)
+    with _lock:
+        if now > _last_ms:
+            timestamp, random = now, _fresh_random()
+        elif _last_random < _MAX_RANDOM:  # same millisecond (or the clock stepped back)
+            timestamp, random = _last_ms, _last_random + 1
+        else:
+            timestamp, random = _last_ms + 1, _fresh_random()
+        _last_ms, _last_random = timestamp, random
+    return _encode(timestamp, random)
 
 
 def id_timestamp_ms(identifier: str) -> int:
@@ -30,4 +50,18 @@ def id_timestamp_ms(identifier: str) -> int:
     value = 0
     for char in identifier:
         value = (value << 5) | _DECODE[char]
-    return value >> 80
+    return value >> _RANDOM_BITS
+
+
+def _fresh_random() -> int:
+    # The top bit clear leaves room to count up within the millisecond.
+    return int.from_bytes(os.urandom(10), "big") >> 1
+
+
+def _encode(timestamp: int, random: int) -> str:
+    value = (timestamp << _RANDOM_BITS) | random
+    chars = []
+    for _ in range(_LENGTH):
+        chars.append(_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))

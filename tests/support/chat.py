@@ -1,0 +1,189 @@
+"""A chat app on a real loopback server, wired to moto, the fake upstreams and a catalog of
+its own, and a reader for its event streams."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import yaml
+
+from parley.chat.app import ChatBackends, create_chat_app
+from parley.hot.memory import MemoryHotStore
+from tests.support.asgi import bearer
+from tests.support.servers import LiveServer
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from parley.config import Settings
+    from parley.hot.base import HotStore
+    from tests.fakes.upstreams import FakeUpstream
+
+# Catalog name -> (provider, which base URL of the fake)
+PROVIDERS = {
+    "m-openai": "openai",
+    "m-anthropic": "anthropic",
+    "m-gemini": "gemini",
+    "m-compat": "openai_compatible",
+}
+
+
+def write_catalog(path: Path, upstream: FakeUpstream, prefix: str) -> dict[str, str]:
+    """A catalog whose models live on the fake upstream under ids unique to ``prefix`` (so
+    scripts never leak between tests). Returns catalog name -> upstream model id."""
+    base = {
+        "openai": upstream.openai_base_url,
+        "openai_compatible": upstream.openai_base_url,
+        "anthropic": upstream.anthropic_base_url,
+        "gemini": upstream.gemini_base_url,
+    }
+    ids = {name: f"{prefix}-{name}" for name in PROVIDERS}
+    models: list[dict[str, Any]] = [
+        {
+            "name": name,
+            "provider": provider,
+            "model": ids[name],
+            "base_url": base[provider],
+            "api_key_env": "FAKE_KEY",
+            "tier": "standard",
+            "context_window": 100_000,
+            "input_price_per_mtok": 2.0,
+            "output_price_per_mtok": 10.0,
+        }
+        for name, provider in PROVIDERS.items()
+    ]
+    models.append(
+        {
+            "name": "m-nokey",
+            "provider": "openai",
+            "model": "nokey",
+            "api_key_env": "NOT_SET_ANYWHERE",
+            "tier": "heavy",
+            "context_window": 1000,
+            "input_price_per_mtok": 9,
+            "output_price_per_mtok": 9,
+        }
+    )
+    models.append(
+        {
+            "name": "local",
+            "provider": "local",
+            "model": "parley-local",
+            "tier": "light",
+            "context_window": 32_768,
+            "input_price_per_mtok": 0,
+            "output_price_per_mtok": 0,
+        }
+    )
+    path.write_text(yaml.safe_dump({"default_model": "m-openai", "models": models}))
+    return ids
+
+
+def unique_prefix(nodeid: str) -> str:
+    return hashlib.sha1(nodeid.encode()).hexdigest()[:12]  # noqa: S324 (a name, not security)
+
+
+@dataclass
+class ChatServer:
+    server: LiveServer
+    models: dict[str, str]  # catalog name -> upstream model id
+    settings: Settings
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+
+def start_chat_server(
+    settings: Settings,
+    dynamodb: DynamoDBClient,
+    upstream: FakeUpstream,
+    tmp_path: Path,
+    nodeid: str,
+    *,
+    hot: HotStore | None = None,
+    **overrides: Any,
+) -> ChatServer:
+    models = write_catalog(tmp_path / "models.yaml", upstream, unique_prefix(nodeid))
+    configured = settings.model_copy(
+        update={
+            "models_file": tmp_path / "models.yaml",
+            "local_token_delay_seconds": 0,
+            **overrides,
+        }
+    )
+    backends = ChatBackends(
+        dynamodb=dynamodb, hot=hot or MemoryHotStore(), environ={"FAKE_KEY": "fake-key"}
+    )
+    app = create_chat_app(configured, backends)
+    return ChatServer(LiveServer(app).start(), models, configured)
+
+
+@dataclass
+class Streamed:
+    status: int
+    events: list[dict[str, Any]] = field(default_factory=list)
+    pings: int = 0
+    ids: list[int] = field(default_factory=list)
+
+    def of(self, kind: str) -> list[dict[str, Any]]:
+        return [event for event in self.events if event["type"] == kind]
+
+    @property
+    def types(self) -> list[str]:
+        return [event["type"] for event in self.events]
+
+    @property
+    def text(self) -> str:
+        return "".join(event["text"] for event in self.of("token"))
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """For a non-stream (error) response: the JSON body."""
+        return self.events[0] if self.events else {}
+
+
+async def stream_chat(
+    url: str,
+    body: dict[str, Any] | bytes,
+    *,
+    user: str = "user-1",
+    org: str | None = None,
+    stop_after_tokens: int | None = None,
+) -> Streamed:
+    """POST /v1/chat/stream and read it as a fetch-based client would, line by line."""
+    headers = {**bearer(user, org_id=org), "Content-Type": "application/json"}
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    async with (
+        httpx.AsyncClient(timeout=30) as client,
+        client.stream(
+            "POST", f"{url}/v1/chat/stream", content=content, headers=headers
+        ) as response,
+    ):
+        result = Streamed(response.status_code)
+        if response.status_code != 200:
+            result.events.append(json.loads(await response.aread()))
+            return result
+        buffer = ""
+        # aclosing: leaving early must close the reader itself, not leave it to the collector.
+        async with aclosing(response.aiter_text()) as chunks:
+            async for text in chunks:
+                buffer += text
+                while "\n\n" in buffer:
+                    block, buffer = buffer.split("\n\n", 1)
+                    if block == ": ping":
+                        result.pings += 1
+                        continue
+                    fields = dict(line.split(": ", 1) for line in block.split("\n"))
+                    result.ids.append(int(fields["id"]))
+                    result.events.append(json.loads(fields["data"]))
+                if stop_after_tokens is not None and len(result.of("token")) >= stop_after_tokens:
+                    break  # leaving the block closes the connection: a disconnect
+        return result

@@ -44,7 +44,14 @@ class AnthropicProvider(Provider):
         self, spec: ModelSpec, request: GenerationRequest
     ) -> AsyncGenerator[StreamEvent, None]:
         try:
-            stream = await self._client.messages.create(**_arguments(spec, request))
+            # The SDK's generic request with events left as dicts (see the OpenAI adapter).
+            stream = await self._client.post(
+                "/v1/messages",
+                cast_to=object,
+                body=_arguments(spec, request),
+                stream=True,
+                stream_cls=anthropic.AsyncStream[object],
+            )
         except Exception as exc:
             raise translate_stainless_error(
                 exc, anthropic, provider=self.name, model=spec.name
@@ -56,15 +63,20 @@ class AnthropicProvider(Provider):
         try:
             async with stream:
                 async for event in stream:
-                    if event.type == "content_block_delta" and event.delta.type == "text_delta":
-                        produced.append(event.delta.text)
-                        yield TextDelta(event.delta.text)
-                    elif event.type == "message_start":
-                        input_tokens = _input_tokens(event.message.usage)
-                    elif event.type == "message_delta":
-                        stop_reason = event.delta.stop_reason or stop_reason
-                        if event.usage is not None:
-                            output_tokens = event.usage.output_tokens
+                    if not isinstance(event, dict):
+                        raise ValueError("an event that is not a JSON object")
+                    kind = event.get("type")
+                    if kind == "content_block_delta":
+                        delta = event.get("delta") or {}
+                        if delta.get("type") == "text_delta" and delta.get("text"):
+                            produced.append(delta["text"])
+                            yield TextDelta(delta["text"])
+                    elif kind == "message_start":
+                        input_tokens = _input_tokens((event.get("message") or {}).get("usage"))
+                    elif kind == "message_delta":
+                        stop_reason = (event.get("delta") or {}).get("stop_reason") or stop_reason
+                        reported = (event.get("usage") or {}).get("output_tokens")
+                        output_tokens = reported if reported is not None else output_tokens
         except Exception as exc:
             raise translate_stainless_error(
                 exc, anthropic, provider=self.name, model=spec.name
@@ -72,7 +84,7 @@ class AnthropicProvider(Provider):
         if input_tokens is None or output_tokens is None:
             usage = estimated_usage(request, produced)
         else:
-            usage = Usage(input_tokens, output_tokens)
+            usage = Usage(input_tokens, int(output_tokens))
         yield Finish(_FINISH.get(stop_reason or "end_turn", "other"), usage)
 
     async def aclose(self) -> None:
@@ -95,9 +107,11 @@ def _arguments(spec: ModelSpec, request: GenerationRequest) -> dict[str, Any]:
     return arguments
 
 
-def _input_tokens(usage: Any) -> int | None:
-    if usage is None or usage.input_tokens is None:
+def _input_tokens(usage: dict[str, Any] | None) -> int | None:
+    if not usage or usage.get("input_tokens") is None:
         return None
     # Cached prompt tokens are billed too, apart from input_tokens.
-    cached = (usage.cache_creation_input_tokens or 0) + (usage.cache_read_input_tokens or 0)
-    return int(usage.input_tokens) + int(cached)
+    cached = (usage.get("cache_creation_input_tokens") or 0) + (
+        usage.get("cache_read_input_tokens") or 0
+    )
+    return int(usage["input_tokens"]) + int(cached)

@@ -170,6 +170,25 @@ def test_core_layer_ships_the_maintained_provider_sdks_only(layer_dir: Path) -> 
     assert not (layer_dir / "google" / "generativeai").exists()
 
 
+def test_every_module_of_the_layer_ships_compiled_for_lambdas_read_only_opt(
+    layer_dir: Path,
+) -> None:
+    # /opt is read-only in Lambda: without shipped bytecode every cold start compiles every
+    # imported module. Hash-based, unchecked .pyc files stay valid whatever mtimes the zip
+    # gives the sources (flags word 0b01 in the header, PEP 552).
+    missing, timestamped = [], []
+    for source in layer_dir.rglob("*.py"):
+        compiled = (
+            source.parent / "__pycache__" / f"{source.stem}.{sys.implementation.cache_tag}.pyc"
+        )
+        if not compiled.is_file():
+            missing.append(str(source.relative_to(layer_dir)))
+        elif int.from_bytes(compiled.read_bytes()[4:8], "little") != 0b01:
+            timestamped.append(str(compiled.relative_to(layer_dir)))
+    assert not missing, f"{len(missing)} modules without bytecode, e.g. {missing[:5]}"
+    assert not timestamped, f"{len(timestamped)} timestamp-checked .pyc, e.g. {timestamped[:5]}"
+
+
 def test_chat_function_has_its_app_and_an_executable_run_sh(function_dir: Path) -> None:
     assert (function_dir / "app.py").is_file()
     run_sh = function_dir / "run.sh"

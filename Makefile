@@ -24,12 +24,12 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_VERSION := 1.170.0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help dev test lint unit bench build deploy lock clean redis-server sam
+.PHONY: help dev test lint unit bench build deploy lock clean redis-server node sam
 
 help:
 	@echo "make dev     set up and run the local server (http://127.0.0.1:8000)"
 	@echo "make test    set up and run lint and every test"
-	@echo "make bench   run the benchmarks in bench/ (results in bench/results/)"
+	@echo "make bench   run the benchmarks in bench/ (results in bench/results/, ~4 minutes)"
 	@echo "make build   sam build"
 	@echo "make deploy  sam build, then sam deploy --guided"
 	@echo "make lock    re-resolve layers/core/requirements.txt from requirements.in"
@@ -54,6 +54,13 @@ redis-server:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends redis-server >/dev/null; }
 
+# The end-to-end tests read a stream with fetch, as a browser does, through Node.js.
+node:
+	@command -v node >/dev/null 2>&1 || { \
+	  echo "installing nodejs (Debian package)"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends nodejs >/dev/null; }
+
 dev: $(STAMP)
 	$(BIN)/parley dev
 
@@ -66,11 +73,13 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
 
-test: $(STAMP) $(SAM) redis-server lint
+test: $(STAMP) $(SAM) redis-server node lint
 	SAM_CLI=$(abspath $(SAM)) $(BIN)/pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/import_time.py
+	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/gateway_overhead.py
 
 build: $(SAM)
 	$(SAM) build

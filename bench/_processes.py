@@ -1,0 +1,163 @@
+"""Processes the benchmarks run on loopback: moto, the fake upstream, Parley itself. Each is
+started and stopped by the benchmark; nothing listens beyond 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import yaml
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+BENCH_KEY = "bench-key"
+JWT_SECRET = "bench-secret-" + "x" * 40  # production mode refuses short or development secrets
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.TransportError:
+            time.sleep(0.02)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+def base_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PARLEY_", "AWS_"))}
+    env.update(
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",  # noqa: S106 (moto accepts anything)
+        AWS_REGION="us-east-1",
+        POWERTOOLS_TRACE_DISABLED="true",
+        BENCH_KEY=BENCH_KEY,
+    )
+    return env
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def moto_server() -> Iterator[tuple[str, int]]:
+    """A moto server process with the template's tables; yields (endpoint, pid)."""
+    port = free_port()
+    process = subprocess.Popen(
+        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{endpoint}/moto-api/")
+        reset_tables(endpoint)
+        yield endpoint, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def reset_tables(endpoint: str) -> None:
+    """Empty moto and create the template's tables afresh.
+
+    moto deep-copies a whole table for every item of a TransactWriteItems (to roll back), so
+    its transactions slow down as a table fills; DynamoDB's do not. Benchmarks start each run
+    from empty tables so that this emulator cost stays small and the same for every run."""
+    httpx.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
+    env = {**base_env(), "AWS_ENDPOINT_URL_DYNAMODB": endpoint}
+    create = (
+        "from parley.config import Settings\n"
+        "from parley.state import *\n"
+        "s = Settings()\n"
+        "create_tables(new_dynamodb_client(s.aws_region, 5), s,"
+        " table_definitions(load_template(find_template())))\n"
+    )
+    subprocess.run([sys.executable, "-c", create], env=env, cwd=REPO, check=True)
+
+
+@contextmanager
+def fake_upstream(models: list[str], **script: Any) -> Iterator[tuple[str, int]]:
+    """The fake upstream in its own process; yields (URL, pid)."""
+    arguments = [f"--{key.replace('_', '-')}={value}" for key, value in script.items()]
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "bench" / "_fake_upstream.py"), *arguments, *models],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    assert process.stdin is not None
+    try:
+        url = process.stdout.readline().strip()
+        if not url:
+            raise RuntimeError("the fake upstream did not start")
+        yield url, process.pid
+    finally:
+        process.stdin.close()
+        process.wait(timeout=15)
+
+
+def write_catalog(path: Path, upstream: str, models: dict[str, str]) -> Path:
+    """A catalog of ``name -> provider`` models served by the fake upstream."""
+    base = {
+        "openai": f"{upstream}/v1",
+        "openai_compatible": f"{upstream}/v1",
+        "anthropic": upstream,
+        "gemini": upstream,
+    }
+    entries = [
+        {
+            "name": name,
+            "provider": provider,
+            "model": name,
+            "base_url": base[provider],
+            "api_key_env": "BENCH_KEY",
+            "tier": "standard",
+            "context_window": 100_000,
+            "input_price_per_mtok": 1.0,
+            "output_price_per_mtok": 4.0,
+        }
+        for name, provider in models.items()
+    ]
+    path.write_text(yaml.safe_dump({"default_model": next(iter(models)), "models": entries}))
+    return path
+
+
+def parley_env(moto: str, catalog: Path) -> dict[str, str]:
+    """The deployed chat function's environment, pointed at loopback services."""
+    return {
+        **base_env(),
+        "AWS_ENDPOINT_URL_DYNAMODB": moto,
+        "PARLEY_ENV": "production",
+        "PARLEY_JWT_SECRET": JWT_SECRET,
+        "PARLEY_MODELS_FILE": str(catalog),
+        "PARLEY_HOT_BACKEND": "memory",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
+
+
+def bench_token() -> str:
+    from parley.auth import mint_token
+
+    return mint_token(JWT_SECRET, user_id="bench-user", org_id="bench")

@@ -1,0 +1,263 @@
+"""Gateway overhead: the same streams sent straight to a fake OpenAI-compatible upstream and
+through Parley, in one run, at concurrency 1 and 8.
+
+Run: ``.venv/bin/python bench/gateway_overhead.py [--streams 60] [--first-delay 0.05]``.
+Prints JSON and writes ``bench/results/gateway_overhead.json``.
+
+Each stream is 20 tokens: the upstream waits ``--first-delay`` before the first (a provider's
+time to first token) and ``--chunk-delay`` between the others. Four processes on loopback: the
+fake upstream, a moto server for DynamoDB, Parley's chat function under uvicorn (production
+settings: JWT auth, conversations and usage written to DynamoDB, EMF metrics, request logs)
+and this client. Measured per stream: TTFT (request sent to first token read) and total
+(request sent to the stream's end), and streams per second over each run.
+
+Parley is measured on both of its streaming endpoints: ``/v1/chat/stream`` (Parley's SSE
+protocol; stores both messages and a usage event) and ``/v1/chat/completions`` (OpenAI's
+chunks; records usage only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from _processes import (
+    BENCH_KEY,
+    REPO,
+    bench_token,
+    cpu_seconds,
+    fake_upstream,
+    free_port,
+    moto_server,
+    parley_env,
+    reset_tables,
+    wait_for,
+    write_catalog,
+)
+
+RESULTS = REPO / "bench" / "results" / "gateway_overhead.json"
+MODEL = "bench-compatible"
+PROMPT = "Summarise the plot of Hamlet in twenty words."
+TARGETS = {1: 2.0, 8: 10.0}  # added TTFT p50 in ms, by concurrency
+THROUGHPUT_TARGET = 0.8
+
+
+@dataclass
+class Sample:
+    ttft: float
+    total: float
+
+
+@dataclass(frozen=True)
+class Route:
+    """One way of sending a stream: where to, what body, how to spot tokens and the end."""
+
+    name: str
+    url: str
+    headers: dict[str, str]
+    body: dict[str, object]
+    token_marker: str
+    end_marker: str
+
+    async def one(self, client: httpx.AsyncClient) -> Sample:
+        started = time.perf_counter()
+        first = None
+        async with client.stream(
+            "POST", self.url, json=self.body, headers=self.headers
+        ) as response:
+            response.raise_for_status()
+            async for line in response.aiter_lines():
+                if first is None and self.token_marker in line:
+                    first = time.perf_counter()
+                if self.end_marker in line:
+                    break
+        ended = time.perf_counter()
+        if first is None:
+            raise RuntimeError(f"{self.name}: no token in the stream")
+        return Sample((first - started) * 1000, (ended - started) * 1000)
+
+
+async def run(path: Route, streams: int, concurrency: int) -> dict[str, object]:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        for _ in range(min(10, streams)):  # warm-up: connections, first-call paths
+            await path.one(client)
+        samples: list[Sample] = []
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for index in range(streams):
+            queue.put_nowait(index)
+
+        async def worker() -> None:
+            while not queue.empty():
+                queue.get_nowait()
+                samples.append(await path.one(client))
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return {
+        "streams": streams,
+        "concurrency": concurrency,
+        "ttft_ms": percentiles([s.ttft for s in samples]),
+        "total_ms": percentiles([s.total for s in samples]),
+        "streams_per_second": round(streams / elapsed, 2),
+    }
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return {
+        "p50": round(statistics.median(values), 2),
+        "p95": round(cuts[94], 2),
+        "p99": round(cuts[98], 2),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--streams", type=int, default=60, help="streams per run at concurrency 1")
+    parser.add_argument("--first-delay", type=float, default=0.05)
+    parser.add_argument("--chunk-delay", type=float, default=0.005)
+    args = parser.parse_args()
+
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        moto_server() as (moto, moto_pid),
+        fake_upstream(
+            [MODEL], chunks=20, chunk_delay=args.chunk_delay, first_delay=args.first_delay
+        ) as (upstream, upstream_pid),
+    ):
+        catalog = write_catalog(
+            Path(folder) / "models.yaml", upstream, {MODEL: "openai_compatible"}
+        )
+        port = free_port()
+        parley = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+                "app:app",
+            ],
+            cwd=REPO / "functions" / "chat",
+            env=parley_env(moto, catalog),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_for(f"{base}/healthz")
+            auth = {"Authorization": f"Bearer {bench_token()}"}
+            completion = {
+                "model": MODEL,
+                "messages": [{"role": "user", "content": PROMPT}],
+                "stream": True,
+                "stream_options": {"include_usage": True},
+            }
+            paths = [
+                Route(
+                    "direct",
+                    f"{upstream}/v1/chat/completions",
+                    {"Authorization": f"Bearer {BENCH_KEY}"},
+                    completion,
+                    '"content":"token',
+                    "[DONE]",
+                ),
+                Route(
+                    "parley_stream",
+                    f"{base}/v1/chat/stream",
+                    auth,
+                    {"message": PROMPT, "model": MODEL},
+                    '"type":"token"',
+                    '"type":"done"',
+                ),
+                Route(
+                    "parley_completions",
+                    f"{base}/v1/chat/completions",
+                    auth,
+                    completion,
+                    '"content":"token',
+                    "[DONE]",
+                ),
+            ]
+            runs: dict[str, dict[int, dict[str, object]]] = {p.name: {} for p in paths}
+            processes = {"parley": parley.pid, "moto": moto_pid, "upstream": upstream_pid}
+            for concurrency, streams in ((1, args.streams), (8, args.streams * 2)):
+                for path in paths:
+                    reset_tables(moto)
+                    before = {name: cpu_seconds(pid) for name, pid in processes.items()}
+                    result = asyncio.run(run(path, streams, concurrency))
+                    # CPU per stream of each server process (warm-up streams included).
+                    measured = streams + min(10, streams)
+                    result["cpu_ms_per_stream"] = {
+                        name: round((cpu_seconds(pid) - before[name]) * 1000 / measured, 2)
+                        for name, pid in processes.items()
+                    }
+                    runs[path.name][concurrency] = result
+        finally:
+            parley.terminate()
+            parley.wait(timeout=10)
+
+    report = {
+        "metadata": {
+            "python": sys.version.split()[0],
+            "machine": platform.machine(),
+            "cpus": __import__("os").cpu_count(),
+            "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+            "upstream": {
+                "tokens": 20,
+                "first_delay_s": args.first_delay,
+                "chunk_delay_s": args.chunk_delay,
+            },
+            "method": "see bench/gateway_overhead.py's docstring",
+        },
+        "runs": runs,
+        "overhead": overhead(runs),
+    }
+    text = json.dumps(report, indent=2)
+    print(text)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(text + "\n", encoding="utf-8")
+    return 0
+
+
+def overhead(runs: dict[str, dict[int, dict[str, object]]]) -> dict[str, object]:
+    """Parley minus direct, per endpoint and concurrency, with the targets."""
+    result: dict[str, object] = {}
+    for name in ("parley_stream", "parley_completions"):
+        for concurrency, target in TARGETS.items():
+            direct, through = runs["direct"][concurrency], runs[name][concurrency]
+            added = {
+                key: round(through["ttft_ms"][key] - direct["ttft_ms"][key], 2)  # type: ignore[index]
+                for key in ("p50", "p95", "p99")
+            }
+            added_total = round(through["total_ms"]["p50"] - direct["total_ms"]["p50"], 2)  # type: ignore[index]
+            ratio = round(through["streams_per_second"] / direct["streams_per_second"], 3)  # type: ignore[operator]
+            result[f"{name}@{concurrency}"] = {
+                "added_ttft_ms": added,
+                "added_total_p50_ms": added_total,
+                "throughput_ratio": ratio,
+                "target_added_ttft_p50_ms": target,
+                "meets_ttft_target": added["p50"] <= target,
+                "meets_throughput_target": ratio >= THROUGHPUT_TARGET,
+            }
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

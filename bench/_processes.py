@@ -60,11 +60,19 @@ def cpu_seconds(pid: int) -> float:
 
 
 @contextmanager
-def moto_server() -> Iterator[tuple[str, int]]:
-    """A moto server process with the template's tables; yields (endpoint, pid)."""
+def moto_server(*, lean_transactions: bool = False) -> Iterator[tuple[str, int]]:
+    """A moto server process with the template's tables; yields (endpoint, pid).
+
+    ``lean_transactions`` runs bench/_moto_lean.py, moto without its whole-table copy per
+    transaction item (see that file for why and what it gives up)."""
     port = free_port()
+    launcher = (
+        [sys.executable, str(Path(__file__).with_name("_moto_lean.py"))]
+        if lean_transactions
+        else [str(BIN / "moto_server")]
+    )
     process = subprocess.Popen(
-        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        [*launcher, "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

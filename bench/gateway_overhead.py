@@ -2,11 +2,13 @@
 through Parley, in one run, at concurrency 1 and 8.
 
 Run: ``.venv/bin/python bench/gateway_overhead.py [--streams 60] [--first-delay 0.05]``.
-Prints JSON and writes ``bench/results/gateway_overhead.json``.
+Prints JSON and writes ``bench/results/gateway_overhead.json`` (``…_stock_moto.json`` with
+``--stock-moto``).
 
 Each stream is 20 tokens: the upstream waits ``--first-delay`` before the first (a provider's
 time to first token) and ``--chunk-delay`` between the others. Four processes on loopback: the
-fake upstream, a moto server for DynamoDB, Parley's chat function under uvicorn (production
+fake upstream, a moto server for DynamoDB (without its whole-table copy per transaction item
+unless ``--stock-moto``: see bench/_moto_lean.py), Parley's chat function under uvicorn (production
 settings: JWT auth, conversations and usage written to DynamoDB, EMF metrics, request logs)
 and this client. Measured per stream: TTFT (request sent to first token read) and total
 (request sent to the stream's end), and streams per second over each run.
@@ -73,6 +75,7 @@ class Route:
     async def one(self, client: httpx.AsyncClient) -> Sample:
         started = time.perf_counter()
         first = None
+        finished = False
         async with client.stream(
             "POST", self.url, json=self.body, headers=self.headers
         ) as response:
@@ -81,10 +84,11 @@ class Route:
                 if first is None and self.token_marker in line:
                     first = time.perf_counter()
                 if self.end_marker in line:
+                    finished = True
                     break
         ended = time.perf_counter()
-        if first is None:
-            raise RuntimeError(f"{self.name}: no token in the stream")
+        if first is None or not finished:
+            raise RuntimeError(f"{self.name}: the stream did not deliver tokens and end")
         return Sample((first - started) * 1000, (ended - started) * 1000)
 
 
@@ -129,11 +133,16 @@ def main() -> int:
     parser.add_argument("--streams", type=int, default=60, help="streams per run at concurrency 1")
     parser.add_argument("--first-delay", type=float, default=0.05)
     parser.add_argument("--chunk-delay", type=float, default=0.005)
+    parser.add_argument(
+        "--stock-moto",
+        action="store_true",
+        help="DynamoDB as stock moto, whose transactions copy whole tables (see _moto_lean.py)",
+    )
     args = parser.parse_args()
 
     with (
         tempfile.TemporaryDirectory() as folder,
-        moto_server() as (moto, moto_pid),
+        moto_server(lean_transactions=not args.stock_moto) as (moto, moto_pid),
         fake_upstream(
             [MODEL], chunks=20, chunk_delay=args.chunk_delay, first_delay=args.first_delay
         ) as (upstream, upstream_pid),
@@ -225,14 +234,16 @@ def main() -> int:
                 "chunk_delay_s": args.chunk_delay,
             },
             "method": "see bench/gateway_overhead.py's docstring",
+            "dynamodb": "stock moto" if args.stock_moto else "moto, lean transactions",
         },
         "runs": runs,
         "overhead": overhead(runs),
     }
     text = json.dumps(report, indent=2)
     print(text)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text + "\n", encoding="utf-8")
+    results = RESULTS.with_stem(RESULTS.stem + "_stock_moto") if args.stock_moto else RESULTS
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(text + "\n", encoding="utf-8")
     return 0
 
 

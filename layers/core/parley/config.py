@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     )
     hot_table: str = Field(default="parley-hot", description="Hot-state table (DynamoDB backend).")
     usage_table: str = Field(default="parley-usage", description="Per-call usage events table.")
+    accounts_table: str = Field(
+        default="parley-accounts",
+        description="Org settings, token balances, reservations and daily spend.",
+    )
     usage_retention_days: int = Field(
         default=90, gt=0, description="Days a usage event is kept before TTL deletes it."
     )

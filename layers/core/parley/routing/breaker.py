@@ -1,0 +1,258 @@
+"""A circuit breaker per provider model, shared by every Lambda environment through the hot store.
+
+A model that keeps failing is skipped for a while instead of costing every request a timeout
+before failover. States:
+
+- closed: calls go through. ``record`` counts each outcome in a ``HealthWindow`` (an hour in
+  five-minute buckets) and, after a failure, opens the circuit when the window holds at least
+  ``min_requests`` calls of which at least ``failure_ratio`` failed;
+- open: calls are refused, with the time left, until ``open_seconds`` have passed;
+- half-open: the cool-down is over; ``allow`` admits ONE probe call across all environments
+  (``set_if_absent`` on a probe lock that expires after ``probe_timeout_seconds``, in case the
+  probe never reports) and refuses the rest. A successful probe clears the window and closes
+  the circuit, so the failures that opened it cannot reopen it at once; a failed probe opens it
+  for another cool-down.
+
+The hot store holds one state key per model, present only while the circuit is open: its value
+is the moment the cool-down ends. A missing or expired key means closed, so ``allow``, which
+the request path calls before every attempt, costs one read while closed. The open key lives a
+window past its cool-down: a circuit nobody probes for that long closes by itself, by which time
+the failures that opened it have aged out of the window. The probe lock's name holds the
+cool-down's end, so each open period has its own lock: a reopened circuit never waits for the
+previous probe's lock, and an environment that read the state just before a probe closed the
+circuit finds that probe's lock still taken rather than starting a second probe.
+
+Races between environments need no transactions. Each store operation is atomic; two
+environments that trip the circuit at once both write "open" with nearly the same end (the last
+write wins, harmless). Outcomes that arrive while the circuit is open (calls admitted before it
+opened) are counted but never move the cool-down; a probe outcome that finds the circuit already
+closed (by another probe) counts as an ordinary outcome.
+
+The breaker must never break chat: when the store fails, ``allow`` lets the call through and
+``record`` drops the outcome, both with a warning. Why not pybreaker, purgatory or aiobreaker:
+their shared state is redis-py over TCP (no Upstash REST, no DynamoDB), they trip on
+consecutive failures rather than a ratio over a time window, and they wrap a call, where the
+pipeline needs a check before a stream and a report after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from parley.errors import ParleyError
+from parley.routing.health import HealthWindow, Tally
+from parley.telemetry import logger
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from parley.hot.base import HotStore
+
+__all__ = ["BreakerPolicy", "BreakerState", "CircuitBreaker", "Permit", "Status"]
+
+Status = Literal["closed", "open", "half_open"]
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerPolicy:
+    window_seconds: float = 3600  # outcomes older than this no longer count
+    bucket_seconds: float = 300  # the window ages out in steps of this size
+    failure_ratio: float = 0.5  # opens when failures / requests reaches this ...
+    min_requests: int = 5  # ... over at least this many requests in the window
+    open_seconds: float = 30  # cool-down before a half-open probe
+    probe_timeout_seconds: float = 30  # a probe that never reports frees its lock after this
+
+    def __post_init__(self) -> None:
+        if not 0 < self.failure_ratio <= 1:
+            raise ValueError("failure_ratio must be in (0, 1]")
+        if self.min_requests < 1:
+            raise ValueError("min_requests must be at least 1")
+        if self.open_seconds <= 0 or self.probe_timeout_seconds <= 0:
+            raise ValueError("open_seconds and probe_timeout_seconds must be positive")
+        # The window's own checks (whole number of buckets) run when a breaker is built.
+
+
+@dataclass(frozen=True, slots=True)
+class Permit:
+    """Whether to call the model now. ``probe`` calls must be reported with ``probe=True``."""
+
+    allowed: bool
+    state: Status
+    probe: bool = False
+    retry_after_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerState:
+    """A model's circuit as one environment sees it; ``window`` is None when not counted."""
+
+    model: str
+    status: Status
+    open_until: float | None = None  # epoch seconds when a probe may go, while open
+    window: Tally | None = None
+
+
+_ALLOWED = Permit(allowed=True, state="closed")
+
+
+class CircuitBreaker:
+    """The clock is epoch seconds, shared by every environment (the cool-down's end is stored
+    as a moment), injectable for tests."""
+
+    def __init__(
+        self,
+        store: HotStore,
+        policy: BreakerPolicy = BreakerPolicy(),
+        clock: Callable[[], float] = time.time,
+        prefix: str = "breaker",
+    ) -> None:
+        self._store = store
+        self._policy = policy
+        self._clock = clock
+        self._prefix = prefix
+        self._window = HealthWindow(
+            store,
+            window_seconds=policy.window_seconds,
+            bucket_seconds=policy.bucket_seconds,
+            clock=clock,
+            prefix=prefix,
+        )
+
+    @property
+    def policy(self) -> BreakerPolicy:
+        return self._policy
+
+    async def allow(self, model: str) -> Permit:
+        """Before each attempt: one read while closed; a probe lock write once half-open."""
+        try:
+            open_until = await self._open_until(model)
+            if open_until is None:
+                return _ALLOWED
+            now = self._clock()
+            if now < open_until:
+                return Permit(allowed=False, state="open", retry_after_seconds=open_until - now)
+            probe_lock = self._probe_key(model, open_until)
+            if await self._store.set_if_absent(probe_lock, "1", self._policy.probe_timeout_seconds):
+                return Permit(allowed=True, state="half_open", probe=True)
+            # Another environment's probe is out; its lock lasts at most this long.
+            return Permit(
+                allowed=False,
+                state="half_open",
+                retry_after_seconds=self._policy.probe_timeout_seconds,
+            )
+        except ParleyError as exc:
+            logger.warning("Circuit breaker unavailable; call allowed", error=exc.code, model=model)
+            return _ALLOWED
+
+    async def record(self, model: str, *, success: bool, probe: bool = False) -> BreakerState:
+        """After each attempt (``probe`` as the permit said). On a store failure the outcome
+        is dropped and the state reported closed, which is how ``allow`` then behaves."""
+        try:
+            return await self._record(model, success=success, probe=probe)
+        except ParleyError as exc:
+            logger.warning(
+                "Circuit breaker outcome not recorded",
+                error=exc.code,
+                model=model,
+                success=success,
+                probe=probe,
+            )
+            return BreakerState(model, "closed")
+
+    async def state(self, model: str) -> BreakerState:
+        """The circuit and its window's counts, for health pages; store errors propagate."""
+        open_until, window = await asyncio.gather(
+            self._open_until(model), self._window.tally(model)
+        )
+        return BreakerState(model, self._status(open_until), open_until, window)
+
+    async def _record(self, model: str, *, success: bool, probe: bool) -> BreakerState:
+        if probe:
+            open_until = await self._open_until(model)
+            if open_until is not None:
+                return await self._settle_probe(model, success=success)
+            # Another probe closed the circuit already: this is an ordinary outcome.
+            await self._window.add(model, success=success)
+        else:
+            # Both at once: the count does not depend on the state, only the decision does.
+            open_until, _ = await asyncio.gather(
+                self._open_until(model), self._window.add(model, success=success)
+            )
+        if open_until is not None:
+            # A call admitted before the circuit opened: counted, but the cool-down stays.
+            return BreakerState(model, self._status(open_until), open_until)
+        if success:
+            return BreakerState(model, "closed")
+        window = await self._window.tally(model)
+        if window.requests < self._policy.min_requests or (
+            window.failure_ratio < self._policy.failure_ratio
+        ):
+            return BreakerState(model, "closed", window=window)
+        until = await self._open(model)
+        logger.warning(
+            "Circuit opened",
+            model=model,
+            requests=window.requests,
+            failures=window.failures,
+            open_seconds=self._policy.open_seconds,
+        )
+        return BreakerState(model, "open", until, window)
+
+    async def _settle_probe(self, model: str, *, success: bool) -> BreakerState:
+        if not success:
+            until = await self._open(model)
+            logger.info("Circuit probe failed; open again", model=model)
+            return BreakerState(model, "open", until)
+        # Clear the window while the state still says open: every environment is refused
+        # then, so only late reports of calls admitted before the circuit opened can land
+        # between the two steps.
+        await self._window.clear(model)
+        await self._store.delete(self._state_key(model))
+        logger.info("Circuit closed after a successful probe", model=model)
+        return BreakerState(model, "closed", window=Tally())
+
+    async def _open(self, model: str) -> float:
+        until = self._clock() + self._policy.open_seconds
+        await self._store.set(
+            self._state_key(model),
+            json.dumps({"open_until": until}),
+            ttl_seconds=self._policy.open_seconds + self._policy.window_seconds,
+        )
+        return until
+
+    async def _open_until(self, model: str) -> float | None:
+        raw = await self._store.get(self._state_key(model))
+        if raw is None:
+            return None
+        until = _parse_open_until(raw)
+        if until is None:
+            logger.warning("Circuit state unreadable; treated as closed", model=model)
+        return until
+
+    def _status(self, open_until: float | None) -> Status:
+        if open_until is None:
+            return "closed"
+        return "open" if self._clock() < open_until else "half_open"
+
+    def _state_key(self, model: str) -> str:
+        return f"{self._prefix}:s:{model}"
+
+    def _probe_key(self, model: str, open_until: float) -> str:
+        # Every environment parses the same stored float, so they all name the same lock.
+        return f"{self._prefix}:p:{round(open_until * 1000)}:{model}"
+
+
+def _parse_open_until(raw: str) -> float | None:
+    try:
+        until = json.loads(raw)["open_until"]
+    except (ValueError, TypeError, KeyError):
+        return None
+    # bool is an int to isinstance; a stored true is never a moment.
+    if isinstance(until, bool) or not isinstance(until, int | float) or not math.isfinite(until):
+        return None
+    return float(until)

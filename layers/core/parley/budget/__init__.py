@@ -1,0 +1,1 @@
+"""Budgets: token balances, reservations, daily spend caps and rate limits."""

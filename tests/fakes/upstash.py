@@ -9,6 +9,9 @@ What the ``upstash-redis`` client sends, and what it gets back:
 Every request needs ``Authorization: Bearer <token>``. With ``Upstash-Encoding: base64`` every
 string in a result is base64-encoded, except the status reply ``OK``, which the client reads as
 it is. Integers and nulls are never encoded; arrays are encoded element by element.
+
+Lua scripts may open with ``#!lua flags=allow-key-locking``, a flag only Upstash knows (it locks
+just the script's KEYS); redis-server refuses it, so the shim drops that one flag.
 """
 
 from __future__ import annotations
@@ -82,7 +85,9 @@ class UpstashShim(LoopbackHTTPServer):
         if not _is_command(body):
             return HTTPStatus.BAD_REQUEST, {"error": "ERR invalid command"}
         try:
-            return HTTPStatus.OK, _reply(self._redis.execute_command(*body), base64_encoding)
+            return HTTPStatus.OK, _reply(
+                self._redis.execute_command(*_for_redis(body)), base64_encoding
+            )
         except redis.ResponseError as exc:
             return HTTPStatus.BAD_REQUEST, {"error": f"ERR {exc}"}
 
@@ -91,7 +96,7 @@ class UpstashShim(LoopbackHTTPServer):
             return HTTPStatus.BAD_REQUEST, {"error": "ERR invalid pipeline"}
         pipe = self._redis.pipeline(transaction=transaction)
         for command in body:
-            pipe.execute_command(*command)
+            pipe.execute_command(*_for_redis(command))
         try:
             results = pipe.execute(raise_on_error=False)
         except redis.ResponseError as exc:  # EXECABORT: a command was refused while queued
@@ -120,6 +125,27 @@ class UpstashShim(LoopbackHTTPServer):
                 self.send_json(status, json.dumps(payload).encode())
 
         return Handler
+
+
+_UPSTASH_ONLY_FLAGS = {"allow-key-locking"}
+_SCRIPT_COMMANDS = {("EVAL",), ("EVAL_RO",), ("SCRIPT", "LOAD")}
+
+
+def _for_redis(command: list[Any]) -> list[Any]:
+    """The command with Upstash-only script flags removed from its Lua script's shebang."""
+    words = tuple(str(part).upper() for part in command[:2])
+    verb = words[:2] if words[:2] == ("SCRIPT", "LOAD") else words[:1]
+    position = len(verb)
+    if verb not in _SCRIPT_COMMANDS or len(command) <= position:
+        return command
+    script = str(command[position])
+    first_line, newline, rest = script.partition("\n")
+    if not first_line.startswith("#!lua") or "flags=" not in first_line:
+        return command
+    head, _, flags = first_line.partition("flags=")
+    kept = [flag for flag in flags.strip().split(",") if flag and flag not in _UPSTASH_ONLY_FLAGS]
+    shebang = f"{head}flags={','.join(kept)}" if kept else head.rstrip()
+    return [*command[:position], shebang + newline + rest, *command[position + 1 :]]
 
 
 def _is_command(value: Any) -> bool:

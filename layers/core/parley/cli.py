@@ -1,14 +1,20 @@
-"""The ``parley`` command: ``parley dev`` and ``parley token``."""
+"""The ``parley`` command: ``parley dev``, ``parley token`` and the operator's ``parley org``.
+
+This module only parses: each command's work lives in the library module it belongs to.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
+
+    Command = Callable[[argparse.Namespace], int]
 
 __all__ = ["main"]
 
@@ -42,7 +48,49 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--scope", default="", help="space-separated scopes")
     token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
     token.set_defaults(run=_token)
+
+    _org_commands(commands)
     return parser
+
+
+def _org_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    org = commands.add_parser(
+        "org",
+        help="an org's settings and token balance (operator; uses the AWS credentials)",
+        description="Act on one org in the AccountsTable (PARLEY_ACCOUNTS_TABLE), at the "
+        "DynamoDB endpoint the environment configures. Output is JSON.",
+    )
+    actions = org.add_subparsers(required=True, metavar="ACTION")
+
+    def action(name: str, help_text: str, run: Command) -> argparse.ArgumentParser:
+        parser = actions.add_parser(name, help=help_text)
+        parser.add_argument("--org", required=True, help="the org id (a token's `org`)")
+        parser.set_defaults(run=run)
+        return parser
+
+    action("show", "print the effective settings, overrides and version", _org_show)
+    changed = action("set", "change settings with a JSON merge patch", _org_set)
+    changed.add_argument(
+        "--json",
+        required=True,
+        dest="patch",
+        metavar="JSON",
+        help='e.g. \'{"rate_limits": {"user_per_minute": 50}}\'; null restores a default',
+    )
+    reset = action("reset", "return every setting to its default", _org_reset)
+    for parser in (changed, reset):
+        parser.add_argument(
+            "--if-version",
+            type=int,
+            default=None,
+            metavar="N",
+            help="refuse unless the settings are still at this version (from `show`)",
+        )
+    grant = action("grant", "add tokens to the balance (creating it meters the org)", _org_grant)
+    grant.add_argument(
+        "--tokens", type=int, required=True, metavar="N", help="how many tokens to add"
+    )
+    action("balance", "print the token balance (null: unmetered)", _org_balance)
 
 
 def _token(args: argparse.Namespace) -> int:
@@ -61,6 +109,50 @@ def _token(args: argparse.Namespace) -> int:
             audience=settings.jwt_audience,
         )
     )
+    return 0
+
+
+def _org_show(args: argparse.Namespace) -> int:
+    from parley.config import get_settings
+    from parley.orgs import admin
+
+    return _print_json(admin.show(get_settings(), args.org))
+
+
+def _org_set(args: argparse.Namespace) -> int:
+    from parley.config import get_settings
+    from parley.orgs import admin
+
+    return _print_json(
+        admin.set_settings(get_settings(), args.org, args.patch, expected_version=args.if_version)
+    )
+
+
+def _org_reset(args: argparse.Namespace) -> int:
+    from parley.config import get_settings
+    from parley.orgs import admin
+
+    return _print_json(
+        admin.reset_settings(get_settings(), args.org, expected_version=args.if_version)
+    )
+
+
+def _org_grant(args: argparse.Namespace) -> int:
+    from parley.config import get_settings
+    from parley.orgs import admin
+
+    return _print_json(admin.grant_tokens(get_settings(), args.org, args.tokens))
+
+
+def _org_balance(args: argparse.Namespace) -> int:
+    from parley.config import get_settings
+    from parley.orgs import admin
+
+    return _print_json(admin.org_balance(get_settings(), args.org))
+
+
+def _print_json(document: object) -> int:
+    print(json.dumps(document, indent=2))  # noqa: T201
     return 0
 
 

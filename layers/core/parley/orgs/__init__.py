@@ -1,0 +1,1 @@
+"""Per-org settings: routing, budgets, rate limits and the response cache."""

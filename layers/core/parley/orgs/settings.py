@@ -1,0 +1,147 @@
+"""What one org can tune: routing tiers and modes, budgets, rate limits and the response cache.
+
+Every field has the documented default, so an org that never saved settings gets exactly those;
+a saved document holds only what the org changed and is validated with this model on write and
+on read. Model names are checked against the deployment's catalog when settings are saved
+(``OrgSettings.unknown_models``), not here: the catalog is the deployment's, these are data.
+A stored document is partial; it is deep-merged onto the defaults before validation, so an org
+may change one tier's models without restating its token budget.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "CacheSettings",
+    "FailoverSettings",
+    "LongContextSettings",
+    "Mode",
+    "OrgSettings",
+    "RateLimitSettings",
+    "TierSettings",
+    "TiersSettings",
+]
+
+Mode = Literal["auto", "cheap", "smart"]
+_MODEL_NAME = r"^[A-Za-z0-9._:/-]+$"
+
+
+def _check_names(names: tuple[str, ...]) -> None:
+    bad = [name for name in names if not re.fullmatch(_MODEL_NAME, name)]
+    if bad:
+        raise ValueError(f"not model names: {bad}")
+    if len(set(names)) != len(names):
+        raise ValueError("a model may be listed only once")
+
+
+class _Strict(BaseModel):
+    # Unknown fields are refused: a typo in a setting must be an error, not a silent default.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class TierSettings(_Strict):
+    """One tier: the models to try, in order (empty: the catalog's chain for the tier), and the
+    most output tokens a request routed here may produce."""
+
+    models: tuple[str, ...] = Field(default=(), max_length=10)
+    max_tokens: int = Field(gt=0, le=100_000)
+
+    @model_validator(mode="after")
+    def _model_names(self) -> TierSettings:
+        _check_names(self.models)
+        return self
+
+
+class TiersSettings(_Strict):
+    """Complexity in [0, 1] picks the tier: light below ``standard_from``, standard from it,
+    heavy above ``heavy_above``."""
+
+    standard_from: float = Field(default=0.5, ge=0, le=1)
+    heavy_above: float = Field(default=0.75, ge=0, le=1)
+    light: TierSettings = TierSettings(max_tokens=800)
+    standard: TierSettings = TierSettings(max_tokens=2000)
+    heavy: TierSettings = TierSettings(max_tokens=3000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TiersSettings:
+        if self.heavy_above < self.standard_from:
+            raise ValueError("heavy_above must be at least standard_from")
+        return self
+
+
+class LongContextSettings(_Strict):
+    """Prompts (system, history, message and attachments) estimated above ``threshold_tokens``
+    go to these models (empty: the catalog's long-context chain)."""
+
+    threshold_tokens: int = Field(default=100_000, gt=0)
+    models: tuple[str, ...] = Field(default=(), max_length=10)
+    max_tokens: int = Field(default=3000, gt=0, le=100_000)
+
+    @model_validator(mode="after")
+    def _model_names(self) -> LongContextSettings:
+        _check_names(self.models)
+        return self
+
+
+class RateLimitSettings(_Strict):
+    """Requests a minute, counted across every Lambda environment. 0 turns a limit off (not
+    null, which in a settings patch means "back to the default")."""
+
+    user_per_minute: int = Field(default=20, ge=0)
+    org_per_minute: int = Field(default=0, ge=0)
+
+
+class CacheSettings(_Strict):
+    """The exact-match response cache, for deterministic requests (temperature 0) and those
+    marked cacheable."""
+
+    enabled: bool = True
+    ttl_seconds: int = Field(default=7 * 86_400, gt=0, le=30 * 86_400)
+
+
+class FailoverSettings(_Strict):
+    """Whether a request that named a model may be answered by another when that one fails.
+    Requests routed by mode always fail over along their chain."""
+
+    named_models: bool = True
+
+
+class OrgSettings(_Strict):
+    default_mode: Mode = "auto"
+    tiers: TiersSettings = TiersSettings()
+    long_context: LongContextSettings = LongContextSettings()
+    cheap_models: tuple[str, ...] = Field(default=(), max_length=10)
+    smart_models: tuple[str, ...] = Field(default=(), max_length=10)
+    # ``auto`` routes to the cheap chain while the org's token balance is below this.
+    low_balance_tokens: int = Field(default=200, ge=0)
+    # Per user and UTC day; None: no cap.
+    daily_spend_cap_usd: float | None = Field(default=None, gt=0)
+    rate_limits: RateLimitSettings = RateLimitSettings()
+    cache: CacheSettings = CacheSettings()
+    failover: FailoverSettings = FailoverSettings()
+
+    @model_validator(mode="after")
+    def _model_names(self) -> OrgSettings:
+        _check_names(self.cheap_models)
+        _check_names(self.smart_models)
+        return self
+
+    def named_models(self) -> set[str]:
+        """Every model name these settings mention."""
+        tiers = self.tiers
+        return {
+            *tiers.light.models,
+            *tiers.standard.models,
+            *tiers.heavy.models,
+            *self.long_context.models,
+            *self.cheap_models,
+            *self.smart_models,
+        }
+
+    def unknown_models(self, known: set[str]) -> list[str]:
+        """The names these settings mention that are not in ``known`` (the catalog's)."""
+        return sorted(self.named_models() - known)

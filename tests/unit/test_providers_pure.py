@@ -1,4 +1,4 @@
-"""Provider-independent pieces: the catalog, costs, model selection, turn shaping, the offline
+"""Provider-independent pieces: the catalog, costs, turn shaping, the offline
 model, token estimates and Retry-After parsing."""
 
 from __future__ import annotations
@@ -7,15 +7,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from parley.errors import ConfigurationError, ValidationFailed
+from parley.errors import ConfigurationError
 from parley.providers.base import ChatMessage, Finish, GenerationRequest, TextDelta, Usage
 from parley.providers.catalog import DEFAULT_CATALOG, Catalog, ModelSpec, load_catalog
-from parley.providers.errors import ProviderNotConfigured, retry_after_seconds
+from parley.providers.errors import retry_after_seconds
 from parley.providers.keys import ApiKeys
 from parley.providers.local import LocalProvider
 from parley.providers.messages import CONTINUATION, alternating_turns
 from parley.providers.tokens import estimate_tokens
-from parley.routing.selection import select_model
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -83,47 +82,6 @@ def test_an_invalid_catalog_is_a_configuration_error_that_says_why(
 def test_duplicate_model_names_are_refused() -> None:
     with pytest.raises(ValueError, match="unique"):
         Catalog(default_model="a", models=(spec("a"), spec("a")))
-
-
-def catalog_of(*models: ModelSpec, default: str | None = None) -> Catalog:
-    return Catalog(default_model=default or models[0].name, models=models)
-
-
-def test_a_named_model_is_used_when_configured() -> None:
-    catalog = catalog_of(spec("a"), spec("b"))
-    chosen = select_model(catalog, lambda s: True, requested="b", mode="auto")
-    assert chosen.spec.name == "b"
-    assert "named" in chosen.reason
-
-
-def test_an_unknown_model_is_422_and_an_unconfigured_one_503() -> None:
-    catalog = catalog_of(spec("a"), spec("b"))
-    with pytest.raises(ValidationFailed, match="/v1/models"):
-        select_model(catalog, lambda s: True, requested="zzz", mode="auto")
-    with pytest.raises(ProviderNotConfigured):
-        select_model(catalog, lambda s: s.name != "b", requested="b", mode="auto")
-
-
-def test_modes_pick_default_cheapest_and_most_capable() -> None:
-    catalog = catalog_of(
-        spec("mid", tier="standard", input_price_per_mtok=2, output_price_per_mtok=8),
-        spec("cheap", tier="light", input_price_per_mtok=0.1, output_price_per_mtok=0.4),
-        spec("big", tier="heavy", input_price_per_mtok=15, output_price_per_mtok=75),
-        default="mid",
-    )
-    pick = lambda mode: select_model(catalog, lambda s: True, requested=None, mode=mode)  # noqa: E731
-    assert pick("auto").spec.name == "mid"
-    assert pick("cheap").spec.name == "cheap"
-    assert pick("smart").spec.name == "big"
-
-
-def test_auto_falls_back_to_a_configured_model_and_fails_when_there_is_none() -> None:
-    catalog = catalog_of(spec("default"), spec("local", provider="local"), default="default")
-    chosen = select_model(catalog, lambda s: s.provider == "local", requested=None, mode="auto")
-    assert chosen.spec.name == "local"
-    assert "no API key" in chosen.reason
-    with pytest.raises(ProviderNotConfigured):
-        select_model(catalog, lambda s: False, requested=None, mode="auto")
 
 
 def test_keys_come_from_the_variable_then_the_secret() -> None:

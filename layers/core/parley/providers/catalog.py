@@ -14,6 +14,11 @@ default. Prices are data: change the file, not the code.
         context_window: 1047576
         input_price_per_mtok: 0.40  # USD per million tokens
         output_price_per_mtok: 1.60
+    routing:                        # optional: the fallback chains, in order, by route
+      light: [gpt-4.1-mini, gemini-2.5-flash]
+      cheap: [gemini-2.5-flash, gpt-4.1-mini]
+
+A route without a chain here gets one derived from the tiers and prices (``parley.routing``).
 """
 
 from __future__ import annotations
@@ -29,13 +34,16 @@ from parley.errors import ConfigurationError
 if TYPE_CHECKING:
     from parley.providers.base import Usage
 
-__all__ = ["DEFAULT_CATALOG", "Catalog", "ModelSpec", "load_catalog"]
+__all__ = ["DEFAULT_CATALOG", "ROUTES", "Catalog", "CatalogRouting", "ModelSpec", "load_catalog"]
 
 DEFAULT_CATALOG = Path(__file__).with_name("models.yaml")
 
 ProviderName = Literal["openai", "anthropic", "gemini", "openai_compatible", "local"]
 Tier = Literal["light", "standard", "heavy"]
 TIER_ORDER: dict[str, int] = {"light": 0, "standard": 1, "heavy": 2}
+# The routes a chain can be configured for: the three tiers, long prompts and the two modes
+# that do not go by tier.
+ROUTES = ("light", "standard", "heavy", "long_context", "cheap", "smart")
 
 
 class ModelSpec(BaseModel):
@@ -66,11 +74,32 @@ class ModelSpec(BaseModel):
         return round(cost, 8)
 
 
+class CatalogRouting(BaseModel):
+    """The deployment's fallback chain per route: model names, tried in order."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    light: tuple[str, ...] = ()
+    standard: tuple[str, ...] = ()
+    heavy: tuple[str, ...] = ()
+    long_context: tuple[str, ...] = ()
+    cheap: tuple[str, ...] = ()
+    smart: tuple[str, ...] = ()
+
+    def chain(self, route: str) -> tuple[str, ...]:
+        names: tuple[str, ...] = getattr(self, route)
+        return names
+
+    def names(self) -> set[str]:
+        return {name for route in ROUTES for name in self.chain(route)}
+
+
 class Catalog(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     default_model: str
     models: tuple[ModelSpec, ...] = Field(min_length=1)
+    routing: CatalogRouting = CatalogRouting()
 
     @model_validator(mode="after")
     def _names_are_unique_and_default_exists(self) -> Catalog:
@@ -80,6 +109,9 @@ class Catalog(BaseModel):
             raise ValueError(f"model names must be unique: {duplicates}")
         if self.default_model not in names:
             raise ValueError(f"default_model {self.default_model!r} is not in the catalog")
+        unknown = sorted(self.routing.names() - set(names))
+        if unknown:
+            raise ValueError(f"routing names models that are not in the catalog: {unknown}")
         return self
 
     def get(self, name: str) -> ModelSpec | None:

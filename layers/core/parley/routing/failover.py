@@ -1,0 +1,292 @@
+"""Keep answering when a provider breaks: a route's chain tried model by model.
+
+For each model of the chain, in order: ask its circuit breaker (a model that keeps failing is
+skipped without a call), stream from it, and on failure
+
+- before its first token: retry it with backoff while ``RetryPolicy`` says it is worth it
+  (429, 5xx, timeouts, broken streams; never a refusal), then move on to the next model. The
+  client notices nothing but the wait;
+- after its first token: move on to the next model with the partial answer, asking it to
+  continue from where the text stopped, and yield a ``Switch`` just before the first token of
+  the model that takes over, so the client can show the seam.
+
+Timeouts: ``first_token_timeout_seconds`` per attempt until its first token, then
+``idle_timeout_seconds`` between tokens; no attempt starts once ``budget_seconds`` have passed
+without a token reaching the client; the whole answer is bounded by ``max_stream_seconds``.
+Connect timeouts are the adapters' (``ProviderTimeouts``).
+
+Every attempt is appended to the caller's list as it starts, so whatever happens (success,
+failure, the client leaving and this generator being closed) the caller has each call to
+record and charge. When every model failed, the last failure is raised, with the attempts in
+its details; the client never gets an empty success.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from contextlib import aclosing
+from typing import TYPE_CHECKING
+
+from parley.providers.base import ChatMessage, GenerationRequest, TextDelta
+from parley.providers.errors import ProviderError, ProviderTimeout, ProviderUnavailable
+from parley.providers.tokens import estimate_tokens
+from parley.routing.attempts import Attempt, Switch
+from parley.routing.retry import RetryPolicy, counts_against_model
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator, Awaitable, Callable
+
+    from parley.providers.base import Finish, StreamEvent
+    from parley.providers.catalog import ModelSpec
+    from parley.providers.registry import ProviderRegistry
+    from parley.routing.breaker import CircuitBreaker, Permit
+    from parley.routing.plan import Route
+
+__all__ = ["CONTINUE_PROMPT", "CircuitOpen", "Failover", "breaker_key"]
+
+CONTINUE_PROMPT = (
+    "Your previous reply was cut off. Continue it from exactly where it stopped: do not "
+    "repeat any of it, do not comment on the interruption."
+)
+# A continuation gets at least this many tokens, even when the cut answer used most of the
+# route's budget: ending a sentence is better than ending mid-word.
+_MIN_CONTINUATION_TOKENS = 64
+
+
+class CircuitOpen(ProviderUnavailable):
+    """Every model left was skipped by its circuit breaker."""
+
+    status = 503
+    code = "model_unavailable"
+    default_message = "The models of this route are failing; retry shortly."
+
+
+def breaker_key(spec: ModelSpec) -> str:
+    """Circuits are per provider and model (a catalog name stands for both)."""
+    return f"{spec.provider}:{spec.name}"
+
+
+class Failover:
+    def __init__(
+        self,
+        registry: ProviderRegistry,
+        breaker: CircuitBreaker,
+        policy: RetryPolicy | None = None,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._registry = registry
+        self._breaker = breaker
+        self._policy = policy or RetryPolicy()
+        self._sleep = sleep
+
+    @property
+    def policy(self) -> RetryPolicy:
+        return self._policy
+
+    async def stream(
+        self, route: Route, request: GenerationRequest, attempts: list[Attempt]
+    ) -> AsyncGenerator[TextDelta | Switch | Finish, None]:
+        """Text deltas (and ``Switch``es) as the client should see them, then the last
+        attempt's ``Finish``. Raises the last ProviderError when every model failed."""
+        run = _Run(self._policy, route, request)
+        for spec in route.chain:
+            if not run.may_start():
+                break
+            permit = await self._breaker.allow(breaker_key(spec))
+            retry = 0
+            while permit.allowed:
+                attempt = run.new_attempt(spec, probe=permit.probe)
+                attempts.append(attempt)
+                try:
+                    async with aclosing(self._attempt(attempt, run)) as events:
+                        async for event in events:
+                            yield event
+                except ProviderError as exc:
+                    attempt.error, attempt.ended = exc, time.perf_counter()
+                    run.failed(attempt, exc)
+                    if counts_against_model(exc):
+                        await self._breaker.record(
+                            breaker_key(spec), success=False, probe=attempt.probe
+                        )
+                    # A broken stream continues elsewhere; a failed probe has reopened the
+                    # circuit. Otherwise the same model may be worth another try.
+                    retrying = not attempt.produced and not attempt.probe
+                    wait = self._wait(retry, exc, run) if retrying else None
+                    if wait is None:
+                        break  # on to the next model
+                    await self._sleep(wait)
+                    retry += 1
+                    permit = await self._breaker.allow(breaker_key(spec))
+                    continue
+                attempt.ended = time.perf_counter()
+                await self._breaker.record(breaker_key(spec), success=True, probe=attempt.probe)
+                assert attempt.finish is not None
+                yield attempt.finish
+                return
+            else:  # the loop ended because the breaker refused (not by `break`)
+                run.skipped(spec, permit)
+        raise run.exhausted(attempts)
+
+    async def _attempt(
+        self, attempt: Attempt, run: _Run
+    ) -> AsyncGenerator[TextDelta | Switch, None]:
+        """One call: its text as it arrives, under the attempt's timeouts."""
+        spec = attempt.spec
+        stream = self._registry.provider_for(spec).stream(spec, attempt.request)
+        loop = asyncio.get_running_loop()
+        first_by = min(loop.time() + self._policy.first_token_timeout_seconds, run.stream_by)
+        if not run.delivered:
+            first_by = min(first_by, run.first_token_by)
+        async with aclosing(stream):
+            while True:
+                deadline = first_by
+                if attempt.produced:
+                    deadline = min(loop.time() + self._policy.idle_timeout_seconds, run.stream_by)
+                event = await _next(stream, deadline, attempt, run)
+                if event is None:
+                    break
+                if isinstance(event, TextDelta):
+                    if not event.text:
+                        continue
+                    if attempt.ttft_ms is None:
+                        attempt.ttft_ms = round((time.perf_counter() - attempt.started) * 1000, 2)
+                    switch = run.switch_to(spec)
+                    if switch is not None:
+                        yield switch
+                    attempt.produced.append(event.text)
+                    run.deliver(event.text)
+                    yield event
+                else:
+                    attempt.finish = event
+        if attempt.finish is None:
+            raise ProviderError(
+                f"{spec.provider} ended its stream without finishing.",
+                provider=spec.provider,
+                model=spec.name,
+            )
+
+    def _wait(self, retry: int, error: ProviderError, run: _Run) -> float | None:
+        wait = self._policy.wait_before_retry(retry, error)
+        if wait is None or not run.may_start(after=wait):
+            return None
+        return wait
+
+
+class _Run:
+    """The state of one request across its attempts."""
+
+    def __init__(self, policy: RetryPolicy, route: Route, request: GenerationRequest) -> None:
+        self._policy = policy
+        self._route = route
+        self._request = request
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        start = loop.time()
+        self.first_token_by = start + policy.budget_seconds
+        self.stream_by = start + policy.max_stream_seconds
+        self.delivered: list[str] = []
+        self._token_events = 0
+        self._number = 0
+        self._last_error: ProviderError | None = None
+        self._skipped: list[tuple[ModelSpec, Permit]] = []
+        # The model whose stream broke after delivering text, until another takes over.
+        self._broken: tuple[ModelSpec, str] | None = None
+
+    def may_start(self, after: float = 0.0) -> bool:
+        at = self._loop.time() + after
+        return at < (self.stream_by if self.delivered else self.first_token_by)
+
+    def new_attempt(self, spec: ModelSpec, *, probe: bool) -> Attempt:
+        attempt = Attempt(
+            number=self._number,
+            spec=spec,
+            request=self._request_for(spec),
+            failover=self._number > 0,
+            probe=probe,
+        )
+        self._number += 1
+        return attempt
+
+    def deliver(self, text: str) -> None:
+        self.delivered.append(text)
+        self._token_events += 1
+
+    def failed(self, attempt: Attempt, error: ProviderError) -> None:
+        self._last_error = error
+        if attempt.produced:
+            self._broken = (attempt.spec, error.code)
+
+    def skipped(self, spec: ModelSpec, permit: Permit) -> None:
+        self._skipped.append((spec, permit))
+
+    def switch_to(self, spec: ModelSpec) -> Switch | None:
+        if self._broken is None:
+            return None
+        source, reason = self._broken
+        self._broken = None
+        return Switch(source=source, target=spec, reason=reason, after_tokens=self._token_events)
+
+    def timed_out(self, attempt: Attempt) -> ProviderTimeout:
+        spec, now = attempt.spec, self._loop.time()
+        if now >= self.stream_by:
+            limit = self._policy.max_stream_seconds
+            message = f"The answer took longer than the {limit:g} s limit."
+        elif attempt.produced:
+            message = f"{spec.provider} sent nothing for {self._policy.idle_timeout_seconds:g} s."
+        else:
+            message = f"{spec.provider} sent no first token in time."
+        return ProviderTimeout(message, provider=spec.provider, model=spec.name)
+
+    def exhausted(self, attempts: list[Attempt]) -> ProviderError:
+        tried = [
+            {"model": a.spec.name, "error": a.error.code if a.error else None} for a in attempts
+        ]
+        tried += [{"model": spec.name, "error": "circuit_open"} for spec, _ in self._skipped]
+        error = self._last_error
+        if error is None and self._skipped:
+            wait = min(permit.retry_after_seconds for _, permit in self._skipped)
+            error = CircuitOpen(retry_after=max(1.0, wait))
+        elif error is None:
+            error = ProviderTimeout("No model answered within the request's time budget.")
+        error.details = {"attempts": tried}
+        return error
+
+    def _request_for(self, spec: ModelSpec) -> GenerationRequest:
+        budget = self._route.max_tokens
+        if not self.delivered:
+            return GenerationRequest(
+                messages=self._request.messages,
+                system=self._request.system,
+                max_tokens=min(budget, spec.max_output_tokens),
+                temperature=self._request.temperature,
+            )
+        partial = "".join(self.delivered)
+        left = max(_MIN_CONTINUATION_TOKENS, budget - estimate_tokens(partial))
+        return GenerationRequest(
+            messages=[
+                *self._request.messages,
+                ChatMessage("assistant", partial),
+                ChatMessage("user", CONTINUE_PROMPT),
+            ],
+            system=self._request.system,
+            max_tokens=min(left, spec.max_output_tokens),
+            temperature=self._request.temperature,
+        )
+
+
+async def _next(
+    stream: AsyncGenerator[StreamEvent, None],
+    deadline: float,
+    attempt: Attempt,
+    run: _Run,
+) -> StreamEvent | None:
+    """The stream's next event before ``deadline``; None at its end."""
+    try:
+        async with asyncio.timeout_at(deadline):
+            return await anext(stream)
+    except StopAsyncIteration:
+        return None
+    except TimeoutError as exc:
+        raise run.timed_out(attempt) from exc

@@ -25,6 +25,7 @@ from parley.state.client import new_dynamodb_client
 from parley.state.tables import create_tables, table_definitions
 from parley.state.template import load_template
 from tests.fakes.upstash import UpstashShim
+from tests.support.dynamodb import serialise_moto_dynamodb
 from tests.support.servers import RedisServer
 
 if TYPE_CHECKING:
@@ -45,11 +46,14 @@ def anyio_backend() -> str:
 def moto_endpoint() -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with pytest.MonkeyPatch.context() as patch:
+        # Every test races requests somewhere; DynamoDB is atomic per request, so moto is too.
+        serialise_moto_dynamodb(patch)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -43,25 +43,6 @@ class Clock:
         return self.now
 
 
-@pytest.fixture(autouse=True)
-def dynamodb_handles_one_request_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DynamoDB applies each write, and each transaction, atomically. moto's threaded server
-    does not: it checks a condition and writes without a lock, and rolls a failed transaction
-    back by restoring a snapshot of the whole table, which can undo a concurrent commit. One
-    lock around moto's DynamoDB handler gives the emulator the service's atomicity, so these
-    threads test the ledger's conditions rather than the emulator's races."""
-    from moto.dynamodb.responses import DynamoHandler
-
-    lock = threading.Lock()
-    handle = DynamoHandler.call_action
-
-    def call_action(self: DynamoHandler) -> Any:
-        with lock:
-            return handle(self)
-
-    monkeypatch.setattr(DynamoHandler, "call_action", call_action)
-
-
 @pytest.fixture
 def clock() -> Clock:
     return Clock("2026-11-22T21:30:00")

@@ -1,9 +1,9 @@
 """Hot state in DynamoDB (table ``HotTable``): shared by every environment, no extra service.
 
 Item: ``pk`` the key, ``v`` a value or ``n`` a counter, ``exp`` the expiry in epoch
-milliseconds (absent: never), ``ttl`` the same in whole seconds for DynamoDB's TTL deletion.
-TTL deletes expired items up to days late, so every read compares ``exp`` with the clock, and
-every conditional write treats an expired item as absent.
+milliseconds (absent: never), ``ttl`` the same in whole seconds for DynamoDB's TTL deletion
+(``parley.state.expiry``). TTL deletes expired items up to days late, so every read compares
+``exp`` with the clock, and every conditional write treats an expired item as absent.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from parley.errors import ServiceUnavailable
 from parley.hot.base import HotStore, WindowCount
 from parley.state.client import dynamodb_client
 from parley.state.errors import dynamodb_errors, error_code
+from parley.state.expiry import expired, number, ttl_value
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -85,7 +86,7 @@ class DynamoDBHotStore(HotStore):
                     TableName=self._table,
                     Item=self._item(key, value, ttl_seconds),
                     ConditionExpression="attribute_not_exists(pk) OR exp <= :now",
-                    ExpressionAttributeValues={":now": _number(self._now_ms())},
+                    ExpressionAttributeValues={":now": number(self._now_ms())},
                 )
             except ClientError as exc:
                 if error_code(exc) == "ConditionalCheckFailedException":
@@ -103,16 +104,16 @@ class DynamoDBHotStore(HotStore):
                 key,
                 update="ADD n :amount",
                 condition="exp > :now",
-                values={":amount": _number(amount), ":now": _number(now_ms)},
+                values={":amount": number(amount), ":now": number(now_ms)},
             ) or self._update_if(
                 key,
                 update="SET n = :amount, exp = :exp, #ttl = :ttl REMOVE v",
                 condition="attribute_not_exists(pk) OR attribute_not_exists(exp) OR exp <= :now",
                 values={
-                    ":amount": _number(amount),
-                    ":exp": _number(expires_ms),
-                    ":ttl": _number(math.ceil(expires_ms / 1000)),
-                    ":now": _number(now_ms),
+                    ":amount": number(amount),
+                    ":exp": number(expires_ms),
+                    ":ttl": number(ttl_value(expires_ms)),
+                    ":now": number(now_ms),
                 },
                 names={"#ttl": "ttl"},
             )
@@ -155,16 +156,12 @@ class DynamoDBHotStore(HotStore):
         item: dict[str, Any] = {"pk": {"S": key}, "v": {"S": value}}
         if ttl_seconds is not None:
             expires_ms = self._now_ms() + math.ceil(ttl_seconds * 1000)
-            item["exp"] = _number(expires_ms)
-            item["ttl"] = _number(math.ceil(expires_ms / 1000))
+            item["exp"] = number(expires_ms)
+            item["ttl"] = number(ttl_value(expires_ms))
         return item
 
     def _expired(self, item: dict[str, Any]) -> bool:
-        return "exp" in item and int(item["exp"]["N"]) <= self._now_ms()
+        return expired(item, self._now_ms())
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
-
-
-def _number(value: int) -> dict[str, str]:
-    return {"N": str(value)}

@@ -10,10 +10,11 @@ if TYPE_CHECKING:
     from parley.config import Settings
     from parley.hot.base import HotStore
 
-__all__ = ["create_hot_store", "hot_backend_name"]
+__all__ = ["create_hot_store", "hot_backend_name", "upstash_credentials"]
 
 
 def hot_backend_name(settings: Settings) -> str:
+    """The backend of short-lived shared state (and of the rate limiter, which lives beside it)."""
     if settings.hot_backend != "auto":
         return settings.hot_backend
     if settings.upstash_redis_rest_url:
@@ -35,13 +36,19 @@ def create_hot_store(settings: Settings) -> HotStore:
         return DynamoDBHotStore(settings.hot_table)
     from parley.hot.upstash import UpstashHotStore
 
+    url, token = upstash_credentials(settings)
+    return UpstashHotStore(url, token, timeout_seconds=settings.hot_timeout_seconds)
+
+
+def upstash_credentials(settings: Settings) -> tuple[str, str]:
+    """The Upstash REST URL and token; the token may come from the PARLEY_SECRETS_ARN secret."""
     url, token = settings.upstash_redis_rest_url, _upstash_token(settings)
     if not url or not token:
         raise ConfigurationError(
             "The Upstash backend needs UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN "
             "(or `upstash_redis_rest_token` in the PARLEY_SECRETS_ARN secret)."
         )
-    return UpstashHotStore(url, token, timeout_seconds=settings.hot_timeout_seconds)
+    return url, token
 
 
 def _upstash_token(settings: Settings) -> str | None:

@@ -18,25 +18,14 @@ from parley.hot.base import HotStore, WindowCount
 if TYPE_CHECKING:
     from collections.abc import Awaitable
 
-__all__ = ["UpstashHotStore"]
+__all__ = ["UpstashHotStore", "call_upstash", "new_upstash_client"]
 
 
 class UpstashHotStore(HotStore):
     def __init__(
         self, url: str, token: str, *, timeout_seconds: float = 1.0, client: Any = None
     ) -> None:
-        if client is None:
-            from upstash_redis.asyncio import Redis
-
-            # One quick retry: a hot-state call sits on the request path.
-            client = Redis(
-                url=url,
-                token=token,
-                rest_retries=1,
-                rest_retry_interval=0.05,
-                allow_telemetry=False,
-            )
-        self._redis = client
+        self._redis = client if client is not None else new_upstash_client(url, token)
         self._timeout = timeout_seconds
 
     async def get(self, key: str) -> str | None:
@@ -73,15 +62,29 @@ class UpstashHotStore(HotStore):
         await self._redis.close()
 
     async def _call(self, operation: Awaitable[Any]) -> Any:
-        from upstash_redis.errors import UpstashError
+        return await call_upstash(operation, self._timeout)
 
-        try:
-            async with asyncio.timeout(self._timeout):
-                return await operation
-        except TimeoutError as exc:
-            raise UpstreamTimeout("The hot-state store did not answer in time.") from exc
-        except (UpstashError, httpx.HTTPError, ValueError) as exc:
-            raise ServiceUnavailable("The hot-state store failed.") from exc
+
+def new_upstash_client(url: str, token: str) -> Any:
+    """An ``upstash_redis.asyncio.Redis``. One quick retry: its calls sit on the request path."""
+    from upstash_redis.asyncio import Redis
+
+    return Redis(
+        url=url, token=token, rest_retries=1, rest_retry_interval=0.05, allow_telemetry=False
+    )
+
+
+async def call_upstash[T](operation: Awaitable[T], timeout_seconds: float) -> T:
+    """Await one Upstash call under a timeout (the client has none), translating its failures."""
+    from upstash_redis.errors import UpstashError
+
+    try:
+        async with asyncio.timeout(timeout_seconds):
+            return await operation
+    except TimeoutError as exc:
+        raise UpstreamTimeout("The hot-state store did not answer in time.") from exc
+    except (UpstashError, httpx.HTTPError, ValueError) as exc:
+        raise ServiceUnavailable("The hot-state store failed.") from exc
 
 
 def _milliseconds(seconds: float) -> int:

@@ -21,7 +21,6 @@ from tests.support.asgi import bearer
 from tests.support.chat import PROVIDERS, ChatServer, start_chat_server, stream_chat
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -29,26 +28,6 @@ if TYPE_CHECKING:
     from parley.config import Settings
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeUpstream]:
-    fake = FakeUpstream().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def chat(
-    settings: Settings,
-    dynamodb: DynamoDBClient,
-    upstream: FakeUpstream,
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
-) -> Iterator[ChatServer]:
-    server = start_chat_server(settings, dynamodb, upstream, tmp_path, request.node.nodeid)
-    yield server
-    server.server.stop()
 
 
 def conversations(chat: ChatServer, dynamodb: DynamoDBClient) -> ConversationRepository:

@@ -13,37 +13,16 @@ import pytest
 from parley.state.usage import UsageRepository
 from tests.fakes.upstreams import FakeUpstream, Script
 from tests.support.asgi import bearer
-from tests.support.chat import ChatServer, start_chat_server
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
-    from pathlib import Path
+    from collections.abc import AsyncIterator
 
     from mypy_boto3_dynamodb import DynamoDBClient
 
-    from parley.config import Settings
+    from tests.support.chat import ChatServer
+
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeUpstream]:
-    fake = FakeUpstream().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def chat(
-    settings: Settings,
-    dynamodb: DynamoDBClient,
-    upstream: FakeUpstream,
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
-) -> Iterator[ChatServer]:
-    server = start_chat_server(settings, dynamodb, upstream, tmp_path, request.node.nodeid)
-    yield server
-    server.server.stop()
 
 
 @pytest.fixture
@@ -120,16 +99,17 @@ async def test_the_clients_system_prompt_and_history_reach_the_model(
 async def test_virtual_models_choose_by_mode(
     client: openai.AsyncOpenAI, chat: ChatServer, upstream: FakeUpstream
 ) -> None:
-    upstream.script(chat.models["m-openai"], Script(chunks=["from the default"]))
-    auto = await client.chat.completions.create(
-        model="auto", messages=[{"role": "user", "content": "hi"}]
-    )
-    assert auto.model == "m-openai"
-    cheap = await client.chat.completions.create(
-        model="cheap", messages=[{"role": "user", "content": "hi"}]
-    )
-    assert cheap.model == "local"  # the free offline model is the cheapest configured
-    assert "You asked" in (cheap.choices[0].message.content or "")
+    model = chat.models["m-openai"]
+    upstream.script(model, Script(chunks=["routed"]))
+    budgets = {}
+    for virtual in ("auto", "cheap", "smart"):
+        answer = await client.chat.completions.create(
+            model=virtual, messages=[{"role": "user", "content": "hi"}]
+        )
+        assert answer.model == "m-openai"  # every route of the test catalog is this model
+        budgets[virtual] = upstream.requests_for(model)[-1].body["max_completion_tokens"]
+    # The mode chose the route: light's budget for a greeting and for cheap, heavy's for smart.
+    assert budgets == {"auto": 800, "cheap": 800, "smart": 3000}
 
 
 async def test_a_failed_call_is_an_error_status_never_an_empty_success(

@@ -50,23 +50,6 @@ MEMBER = bearer("bob", org_id=ORG)
 OUTSIDER_ADMIN = bearer("mallory", org_id="other-org", scopes="org:manage")
 
 
-@pytest.fixture(autouse=True)
-def dynamodb_handles_one_request_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DynamoDB applies each conditional write atomically; moto's threaded server checks the
-    condition and writes without a lock. One lock around its handler gives the emulator the
-    service's atomicity, so the concurrency tests test our conditions, not moto's races."""
-    from moto.dynamodb.responses import DynamoHandler
-
-    lock = threading.Lock()
-    handle = DynamoHandler.call_action
-
-    def call_action(self: DynamoHandler) -> Any:
-        with lock:
-            return handle(self)
-
-    monkeypatch.setattr(DynamoHandler, "call_action", call_action)
-
-
 @pytest.fixture
 def repo(settings: Settings, dynamodb: DynamoDBClient) -> OrgSettingsRepository:
     return OrgSettingsRepository(settings.accounts_table, client=dynamodb, clock=lambda: 1.8e9)
@@ -769,7 +752,7 @@ async def test_budget_for_an_unmetered_org(http: httpx.AsyncClient) -> None:
         "low_balance_tokens": 200,
         "daily_spend_cap_usd": None,
         "spent_today_usd": 0.0,
-        "rate_limits": {"user_per_minute": 20, "org_per_minute": None},
+        "rate_limits": {"user_per_minute": 20, "org_per_minute": 0},
     }
 
 
@@ -865,7 +848,7 @@ def test_cli_show_set_and_reset(
     [
         "{not json",
         '["a list"]',
-        '{"rate_limits": {"user_per_minute": 0}}',
+        '{"rate_limits": {"user_per_minute": -1}}',
         '{"cheap_models": ["no-such-model"]}',
     ],
 )

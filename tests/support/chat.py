@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import yaml
 
+from parley.budget.ratelimit.memory import MemoryRateLimiter
 from parley.chat.app import ChatBackends, create_chat_app
 from parley.hot.memory import MemoryHotStore
 from tests.support.asgi import bearer
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
     from mypy_boto3_dynamodb import DynamoDBClient
 
+    from parley.budget.ratelimit import RateLimiter
     from parley.config import Settings
     from parley.hot.base import HotStore
     from tests.fakes.upstreams import FakeUpstream
@@ -35,9 +37,23 @@ PROVIDERS = {
 }
 
 
-def write_catalog(path: Path, upstream: FakeUpstream, prefix: str) -> dict[str, str]:
+ROUTES = ("light", "standard", "heavy", "long_context", "cheap", "smart")
+# Unless a test asks for failover, every route has one model: a failure is then the client's.
+SINGLE_MODEL_ROUTING = {route: ["m-openai"] for route in ROUTES}
+
+
+def write_catalog(
+    path: Path,
+    upstream: FakeUpstream,
+    prefix: str,
+    *,
+    routing: dict[str, list[str]] | None = None,
+    backup: FakeUpstream | None = None,
+    base_urls: dict[str, str] | None = None,
+) -> dict[str, str]:
     """A catalog whose models live on the fake upstream under ids unique to ``prefix`` (so
-    scripts never leak between tests). Returns catalog name -> upstream model id."""
+    scripts never leak between tests). With ``backup``, a second upstream serves ``m-backup``
+    (Anthropic's wire format). Returns catalog name -> upstream model id."""
     base = {
         "openai": upstream.openai_base_url,
         "openai_compatible": upstream.openai_base_url,
@@ -82,7 +98,29 @@ def write_catalog(path: Path, upstream: FakeUpstream, prefix: str) -> dict[str, 
             "output_price_per_mtok": 0,
         }
     )
-    path.write_text(yaml.safe_dump({"default_model": "m-openai", "models": models}))
+    if backup is not None:
+        ids["m-backup"] = f"{prefix}-m-backup"
+        models.append(
+            {
+                "name": "m-backup",
+                "provider": "anthropic",
+                "model": ids["m-backup"],
+                "base_url": backup.anthropic_base_url,
+                "api_key_env": "FAKE_KEY",
+                "tier": "standard",
+                "context_window": 100_000,
+                "input_price_per_mtok": 3.0,
+                "output_price_per_mtok": 15.0,
+            }
+        )
+    for model in models:
+        model["base_url"] = (base_urls or {}).get(model["name"], model.get("base_url"))
+    document = {
+        "default_model": "m-openai",
+        "models": models,
+        "routing": SINGLE_MODEL_ROUTING if routing is None else routing,
+    }
+    path.write_text(yaml.safe_dump(document))
     return ids
 
 
@@ -109,9 +147,20 @@ def start_chat_server(
     nodeid: str,
     *,
     hot: HotStore | None = None,
+    limiter: RateLimiter | None = None,
+    routing: dict[str, list[str]] | None = None,
+    backup: FakeUpstream | None = None,
+    base_urls: dict[str, str] | None = None,
     **overrides: Any,
 ) -> ChatServer:
-    models = write_catalog(tmp_path / "models.yaml", upstream, unique_prefix(nodeid))
+    models = write_catalog(
+        tmp_path / "models.yaml",
+        upstream,
+        unique_prefix(nodeid),
+        routing=routing,
+        backup=backup,
+        base_urls=base_urls,
+    )
     configured = settings.model_copy(
         update={
             "models_file": tmp_path / "models.yaml",
@@ -120,7 +169,10 @@ def start_chat_server(
         }
     )
     backends = ChatBackends(
-        dynamodb=dynamodb, hot=hot or MemoryHotStore(), environ={"FAKE_KEY": "fake-key"}
+        dynamodb=dynamodb,
+        hot=hot or MemoryHotStore(),
+        limiter=limiter or MemoryRateLimiter(),
+        environ={"FAKE_KEY": "fake-key"},
     )
     app = create_chat_app(configured, backends)
     return ChatServer(LiveServer(app).start(), models, configured)
@@ -129,6 +181,7 @@ def start_chat_server(
 @dataclass
 class Streamed:
     status: int
+    headers: dict[str, str] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
     pings: int = 0
     ids: list[int] = field(default_factory=list)
@@ -157,9 +210,10 @@ async def stream_chat(
     user: str = "user-1",
     org: str | None = None,
     stop_after_tokens: int | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Streamed:
     """POST /v1/chat/stream and read it as a fetch-based client would, line by line."""
-    headers = {**bearer(user, org_id=org), "Content-Type": "application/json"}
+    headers = {**bearer(user, org_id=org), "Content-Type": "application/json", **(headers or {})}
     content = body if isinstance(body, bytes) else json.dumps(body).encode()
     async with (
         httpx.AsyncClient(timeout=30) as client,
@@ -167,7 +221,7 @@ async def stream_chat(
             "POST", f"{url}/v1/chat/stream", content=content, headers=headers
         ) as response,
     ):
-        result = Streamed(response.status_code)
+        result = Streamed(response.status_code, dict(response.headers))
         if response.status_code != 200:
             result.events.append(json.loads(await response.aread()))
             return result

@@ -83,11 +83,18 @@ class QuietHandler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
+class _BurstHTTPServer(ThreadingHTTPServer):
+    # http.server listens with a backlog of 5: a burst of concurrent clients (a race test's
+    # many environments) would overflow it and see connections reset, which the services
+    # these servers stand for never do.
+    request_queue_size = 128
+
+
 class LoopbackHTTPServer:
     """A threaded http.server on a free loopback port, for fake upstream services."""
 
     def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = _BurstHTTPServer(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -133,3 +140,33 @@ class LiveServer:
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=10)
+
+
+class UnansweredPort:
+    """A loopback port where a TCP connect hangs until the client's connect timeout.
+
+    The socket listens with a backlog of one and never accepts; once that queue is full (two
+    connects of our own fill it), Linux drops further SYNs instead of refusing them, so the
+    client waits exactly as it would for a host that does not answer."""
+
+    def __init__(self) -> None:
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(0)
+        self.port = int(self._listener.getsockname()[1])
+        self._fillers: list[socket.socket] = []
+        for _ in range(2):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", self.port))
+            self._fillers.append(filler)
+        time.sleep(0.05)  # let the handshakes of the fillers complete
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        for filler in self._fillers:
+            filler.close()
+        self._listener.close()

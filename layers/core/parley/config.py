@@ -159,9 +159,6 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(
         default=32_000, gt=0, description="Longest chat message accepted; longer is 422."
     )
-    default_max_tokens: int = Field(
-        default=1024, gt=0, description="Output token budget when the request sets none."
-    )
     stream_heartbeat_seconds: float = Field(
         default=15.0, gt=0, description="Idle interval after which a stream sends `: ping`."
     )
@@ -170,6 +167,42 @@ class Settings(BaseSettings):
     )
     stream_max_seconds: float = Field(
         default=300.0, gt=0, description="Longest a single answer may stream."
+    )
+
+    # Failover, retries and circuit breakers (parley.routing).
+    first_token_timeout_seconds: float = Field(
+        default=15.0, gt=0, description="Longest one provider call may take to its first token."
+    )
+    failover_budget_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Longest a request may spend on retries and failovers before a first token.",
+    )
+    retries_per_model: int = Field(
+        default=1, ge=0, le=5, description="Retries of a failing model before the next one."
+    )
+    breaker_window_seconds: int = Field(
+        default=3600,
+        ge=300,
+        multiple_of=300,
+        description="Window over which a model's failures are counted (5-minute steps).",
+    )
+    breaker_failure_ratio: float = Field(
+        default=0.5, gt=0, le=1, description="Share of failed calls that opens a circuit."
+    )
+    breaker_min_requests: int = Field(
+        default=5, ge=1, description="Calls in the window before a circuit may open."
+    )
+    breaker_open_seconds: float = Field(
+        default=30.0, gt=0, description="How long an open circuit waits before a probe."
+    )
+
+    # Org settings, idempotency.
+    org_settings_cache_seconds: float = Field(
+        default=30.0, ge=0, description="How long each process keeps an org's settings."
+    )
+    idempotency_ttl_seconds: int = Field(
+        default=86_400, gt=0, description="How long an Idempotency-Key's result is replayed."
     )
 
     @field_validator("jwt_algorithms", mode="before")

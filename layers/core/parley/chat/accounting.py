@@ -7,6 +7,7 @@ each request fills its own ``EphemeralMetrics`` and prints it when done.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 import anyio.to_thread
@@ -16,6 +17,8 @@ from parley.errors import ParleyError
 from parley.telemetry import logger
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from parley.state.usage import UsageEvent, UsageRepository
 
 __all__ = ["Accounting"]
@@ -44,6 +47,10 @@ class Accounting:
             )
             return False
 
+    async def record_all(self, events: Sequence[UsageEvent]) -> None:
+        """Every provider call of one request, stored concurrently."""
+        await asyncio.gather(*(self.record(event) for event in events))
+
     def _flush_metrics(self, event: UsageEvent) -> None:
         metrics = EphemeralMetrics(namespace=self._namespace, service=self._service)
         metrics.add_dimension(name="model", value=event.model)
@@ -59,4 +66,6 @@ class Accounting:
         metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=event.input_tokens)
         metrics.add_metric(name="OutputTokens", unit=MetricUnit.Count, value=event.output_tokens)
         metrics.add_metric(name="CostMicroUSD", unit=MetricUnit.Count, value=event.cost_usd * 1e6)
+        metrics.add_metric(name="FailoverCalls", unit=MetricUnit.Count, value=int(event.failover))
+        metrics.add_metric(name="CacheHits", unit=MetricUnit.Count, value=int(event.cached))
         metrics.flush_metrics()

@@ -6,18 +6,28 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from parley.budget.ledger import AsyncLedger, Ledger
+from parley.budget.ratelimit import create_rate_limiter
 from parley.chat.accounting import Accounting
+from parley.chat.cache import ResponseCache
+from parley.chat.charges import Charges
 from parley.chat.conversations_api import router as conversations_router
+from parley.chat.idempotency import IdempotencyStore
 from parley.chat.memory import ConversationMemory
 from parley.chat.pipeline import ChatService
 from parley.chat.routes import router as chat_router
 from parley.config import get_settings
 from parley.hot.factory import create_hot_store
 from parley.http.app import create_app
+from parley.orgs.api import router as orgs_router
+from parley.orgs.app import install_org_state
 from parley.providers.catalog import load_catalog
 from parley.providers.keys import ApiKeys
 from parley.providers.registry import ProviderRegistry
 from parley.providers.timeouts import ProviderTimeouts
+from parley.routing.breaker import BreakerPolicy, CircuitBreaker
+from parley.routing.failover import Failover
+from parley.routing.retry import RetryPolicy
 from parley.secrets import SecretStore
 from parley.state.client import dynamodb_client
 from parley.state.conversations import ConversationRepository
@@ -29,6 +39,7 @@ if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
     from mypy_boto3_dynamodb import DynamoDBClient
 
+    from parley.budget.ratelimit import RateLimiter
     from parley.config import Settings
     from parley.hot.base import HotStore
 
@@ -41,12 +52,13 @@ class ChatBackends:
 
     dynamodb: DynamoDBClient | None = None
     hot: HotStore | None = None
+    limiter: RateLimiter | None = None
     secrets: SecretStore | None = None
     environ: Mapping[str, str] | None = None
 
 
 def chat_routers() -> list[APIRouter]:
-    return [chat_router, conversations_router]
+    return [chat_router, conversations_router, orgs_router]
 
 
 def create_chat_app(
@@ -59,6 +71,7 @@ def create_chat_app(
     backends = backends or ChatBackends()
     client = backends.dynamodb or dynamodb_client()
     hot = backends.hot or create_hot_store(settings)
+    limiter = backends.limiter or create_rate_limiter(settings)
     secrets = backends.secrets
     if secrets is None and settings.secrets_arn:
         secrets = SecretStore(settings.secrets_arn)
@@ -71,9 +84,28 @@ def create_chat_app(
         ),
         local_token_delay_seconds=settings.local_token_delay_seconds,
     )
-    service = ChatService(
+    catalog = load_catalog(settings.models_file)
+    ledger = AsyncLedger(Ledger(settings.accounts_table, client))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await registry.aclose()
+        await limiter.close()
+        await hot.close()
+
+    app = create_app(title=title, routers=chat_routers(), settings=settings, lifespan=lifespan)
+    orgs = install_org_state(
+        app,
         settings=settings,
-        catalog=load_catalog(settings.models_file),
+        client=client,
+        catalog=catalog,
+        ledger=ledger,
+        cache_seconds=settings.org_settings_cache_seconds,
+    )
+    app.state.chat = ChatService(
+        settings=settings,
+        catalog=catalog,
         registry=registry,
         memory=ConversationMemory(
             conversations,
@@ -88,15 +120,36 @@ def create_chat_app(
             namespace=settings.metrics_namespace,
             service=settings.service_name,
         ),
+        orgs=orgs,
+        limiter=limiter,
+        charges=Charges(ledger, unmetered_seconds=settings.org_settings_cache_seconds),
+        failover=Failover(registry, _breaker(settings, hot), _retry_policy(settings)),
+        cache=ResponseCache(hot),
     )
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        await registry.aclose()
-        await hot.close()
-
-    app = create_app(title=title, routers=chat_routers(), settings=settings, lifespan=lifespan)
-    app.state.chat = service
+    app.state.idempotency = IdempotencyStore(
+        hot,
+        in_progress_ttl_seconds=settings.stream_max_seconds + 60,
+        result_ttl_seconds=settings.idempotency_ttl_seconds,
+    )
     app.state.conversations = conversations
     return app
+
+
+def _retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        retries_per_model=settings.retries_per_model,
+        first_token_timeout_seconds=settings.first_token_timeout_seconds,
+        idle_timeout_seconds=settings.stream_idle_timeout_seconds,
+        budget_seconds=settings.failover_budget_seconds,
+        max_stream_seconds=settings.stream_max_seconds,
+    )
+
+
+def _breaker(settings: Settings, hot: HotStore) -> CircuitBreaker:
+    policy = BreakerPolicy(
+        window_seconds=settings.breaker_window_seconds,
+        failure_ratio=settings.breaker_failure_ratio,
+        min_requests=settings.breaker_min_requests,
+        open_seconds=settings.breaker_open_seconds,
+    )
+    return CircuitBreaker(hot, policy)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from parley.errors import ParleyError
 
-__all__ = ["ChatEvent", "ClientGone", "Done", "Failed", "Meta", "Token"]
+__all__ = ["ChatEvent", "ClientGone", "Done", "Failed", "Meta", "Switched", "Token"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +27,16 @@ class Token:
 
 
 @dataclass(frozen=True, slots=True)
+class Switched:
+    """The stream broke after ``after_tokens`` tokens and continues on another model."""
+
+    source: dict[str, str]  # {"provider", "model"}
+    target: dict[str, str]
+    reason: str
+    after_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
 class Done:
     finish_reason: str
     input_tokens: int
@@ -36,8 +46,10 @@ class Done:
     latency_ms: float
     ttft_ms: float | None
     message_id: str
-    model: str
-    cached: bool = False
+    model: str  # the model that answered (the last one, after a failover)
+    provider: str = ""
+    cached: bool = False  # served from the response cache, no provider call
+    replayed: bool = False  # an Idempotency-Key retry given the first request's result
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +57,7 @@ class Failed:
     error: ParleyError
 
 
-ChatEvent = Meta | Token | Done | Failed
+ChatEvent = Meta | Token | Switched | Done | Failed
 
 
 class ClientGone(Exception):

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from parley.chat.events import ChatEvent, Done, Failed, Meta, Token
+from parley.chat.events import ChatEvent, Done, Failed, Meta, Switched, Token
 from parley.chat.sse import PING
 from parley.errors import ValidationFailed
 from parley.ids import new_id
@@ -66,6 +66,13 @@ class ChatCompletionRequest(BaseModel):
     max_tokens: int | None = Field(default=None, ge=1)
     max_completion_tokens: int | None = Field(default=None, ge=1)
     n: int = Field(default=1, ge=1, le=1, description="Parley returns one choice.")
+    # Parley's own (an OpenAI client sends it with extra_body): serve and store this answer
+    # in the response cache even though its temperature is not 0.
+    cache: bool = False
+    # Parley does not call tools, but a request that offers them is function-calling work,
+    # which routing takes into account.
+    tools: list[Any] | None = None
+    functions: list[Any] | None = None
 
     @model_validator(mode="after")
     def _ends_with_the_user(self) -> ChatCompletionRequest:
@@ -137,6 +144,10 @@ class CompletionChunkEncoder:
         if isinstance(event, Meta):
             self._model = str(event.route["model"])
             return self._data(self._choice({"role": "assistant", "content": ""}, None))
+        if isinstance(event, Switched):
+            # OpenAI's chunks have no such event; the chunks that follow name the new model.
+            self._model = event.target["model"]
+            return b""
         if isinstance(event, Done):
             finish = self._data(self._choice({}, _FINISH.get(event.finish_reason, "stop")))
             if not self._include_usage:

@@ -5,28 +5,42 @@ fails as a plain JSON error with its status; after that, failures are ``error`` 
 
 # No `from __future__ import annotations`: FastAPI reads these annotations at runtime.
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
+from parley.auth.identity import Identity
 from parley.chat.events import ChatEvent, Done, Failed, Token
+from parley.chat.idempotent import IdempotentChat
 from parley.chat.openai_compat import (
     VIRTUAL_MODELS,
     ChatCompletionRequest,
     CompletionChunkEncoder,
     completion_body,
 )
-from parley.chat.pipeline import ChatService
+from parley.chat.pipeline import ChatService, ChatTurn, Emit, PreparedChat
 from parley.chat.schemas import ChatStreamRequest
 from parley.chat.sse import SseEncoder
 from parley.chat.transport import EventStreamResponse
 from parley.chat.turns import turn_from_completion, turn_from_stream
 from parley.http.auth import CurrentIdentity
 
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
 __all__ = ["router"]
 
 router = APIRouter(tags=["chat"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Retry-safe key: the same key and body get the first request's answer.",
+    ),
+]
 
 
 def _service(request: Request) -> ChatService:
@@ -36,34 +50,51 @@ def _service(request: Request) -> ChatService:
 
 @router.post("/v1/chat/stream", response_class=EventStreamResponse)
 async def chat_stream(
-    body: ChatStreamRequest, request: Request, identity: CurrentIdentity
+    body: ChatStreamRequest,
+    request: Request,
+    identity: CurrentIdentity,
+    idempotency_key: IdempotencyKey = None,
 ) -> EventStreamResponse:
-    """Stream an answer as Server-Sent Events: `meta`, `token`s, then `done` or `error`."""
+    """Stream an answer as Server-Sent Events: `meta`, `token`s, then `done` or `error`.
+    A retry with the same `Idempotency-Key` streams the first request's answer again."""
     started = time.perf_counter()
     service = _service(request)
-    prepared = await service.prepare(
-        turn_from_stream(body, identity, request.state.request_id, started)
+    keyed = await _begin(request, identity, idempotency_key, "stream", body)
+    heartbeat = request.app.state.settings.stream_heartbeat_seconds
+    if keyed.stored is not None:
+        return EventStreamResponse(keyed.stored.replay, SseEncoder(), heartbeat_seconds=heartbeat)
+    prepared = await _prepare(
+        service, keyed, turn_from_stream(body, identity, request.state.request_id, started)
     )
     return EventStreamResponse(
-        lambda emit: service.run(prepared, emit),
+        keyed.guard(lambda emit: service.run(prepared, emit)),
         SseEncoder(),
-        heartbeat_seconds=request.app.state.settings.stream_heartbeat_seconds,
+        heartbeat_seconds=heartbeat,
     )
 
 
 @router.post("/v1/chat/completions", response_model=None)
 async def chat_completions(
-    body: ChatCompletionRequest, request: Request, identity: CurrentIdentity
+    body: ChatCompletionRequest,
+    request: Request,
+    identity: CurrentIdentity,
+    idempotency_key: IdempotencyKey = None,
 ) -> EventStreamResponse | JSONResponse:
     """OpenAI-compatible chat completions, streamed or not."""
     started = time.perf_counter()
     service = _service(request)
-    prepared = await service.prepare(
-        turn_from_completion(body, identity, request.state.request_id, started)
-    )
+    keyed = await _begin(request, identity, idempotency_key, "completions", body)
+    run: Callable[[Emit], Awaitable[None]]
+    if keyed.stored is not None:
+        run = keyed.stored.replay
+    else:
+        prepared = await _prepare(
+            service, keyed, turn_from_completion(body, identity, request.state.request_id, started)
+        )
+        run = keyed.guard(lambda emit: service.run(prepared, emit))
     if body.stream:
         return EventStreamResponse(
-            lambda emit: service.run(prepared, emit),
+            run,
             CompletionChunkEncoder(include_usage=body.include_usage),
             heartbeat_seconds=request.app.state.settings.stream_heartbeat_seconds,
         )
@@ -76,13 +107,29 @@ async def chat_completions(
         elif isinstance(event, Done | Failed):
             finished.append(event)
 
-    await service.run(prepared, collect)
+    await run(collect)
     outcome = finished[-1]
     if isinstance(outcome, Failed):
         # Never an empty success: the call failed, so the response is that failure.
         raise outcome.error
     assert isinstance(outcome, Done)
     return JSONResponse(completion_body("".join(text), outcome))
+
+
+async def _begin(
+    request: Request, identity: Identity, key: str | None, endpoint: str, body: BaseModel
+) -> IdempotentChat:
+    return await IdempotentChat.begin(
+        request.app.state.idempotency, identity, key, endpoint=endpoint, body=body
+    )
+
+
+async def _prepare(service: ChatService, keyed: IdempotentChat, turn: ChatTurn) -> PreparedChat:
+    try:
+        return await service.prepare(turn)
+    except BaseException:
+        await keyed.release()  # refused before running: a retry may run
+        raise
 
 
 @router.get("/v1/models")

@@ -30,10 +30,17 @@ class ChatStreamRequest(BaseModel):
     conversation_id: str | None = Field(
         default=None, pattern=ID_PATTERN, description="Continue this conversation; new if absent."
     )
-    mode: Literal["auto", "cheap", "smart"] = "auto"
+    mode: Literal["auto", "cheap", "smart"] | None = Field(
+        default=None, description="How to choose the model; the org's default mode if absent."
+    )
     model: str | None = Field(default=None, max_length=100, description="A catalog model name.")
     panel: str | None = Field(default=None, max_length=50, pattern=r"^[A-Za-z0-9_-]+$")
     choices: dict[str, ChoiceValue] | None = Field(default=None, max_length=50)
     attachments: list[Attachment] = Field(default_factory=list, max_length=10)
     temperature: float | None = Field(default=None, ge=0, le=2)
     max_tokens: int | None = Field(default=None, ge=1, le=100_000)
+    cache: bool = Field(
+        default=False,
+        description="Serve and store this answer in the response cache even if its "
+        "temperature is not 0.",
+    )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from parley.chat.events import ChatEvent, Done, Failed, Meta, Token
+from parley.chat.events import ChatEvent, Done, Failed, Meta, Switched, Token
 
 __all__ = ["PING", "SseEncoder", "event_payload"]
 
@@ -26,11 +26,21 @@ def event_payload(event: ChatEvent) -> dict[str, Any]:
             "route": event.route,
             "context": event.context,
         }
+    if isinstance(event, Switched):
+        return {
+            "type": "provider_switched",
+            "from": event.source,
+            "to": event.target,
+            "reason": event.reason,
+            "after_tokens": event.after_tokens,
+        }
     if isinstance(event, Done):
         return {
             "type": "done",
             "finish_reason": event.finish_reason,
             "message_id": event.message_id,
+            "provider": event.provider,
+            "model": event.model,
             "usage": {
                 "input_tokens": event.input_tokens,
                 "output_tokens": event.output_tokens,
@@ -40,6 +50,7 @@ def event_payload(event: ChatEvent) -> dict[str, Any]:
             "latency_ms": event.latency_ms,
             "ttft_ms": event.ttft_ms,
             "cached": event.cached,
+            "replayed": event.replayed,
         }
     assert isinstance(event, Failed)
     return {"type": "error", **event.error.body()["error"]}

@@ -79,7 +79,9 @@ class EventStreamResponse(Response):
         writer = _Writer(send)
 
         async def emit(event: ChatEvent) -> None:
-            await writer.write(self._encoder.encode(event))
+            data = self._encoder.encode(event)
+            if data:  # an encoder writes nothing for events its format has no place for
+                await writer.write(data)
 
         producer = asyncio.ensure_future(self._run(emit))
         watcher = asyncio.ensure_future(_until_disconnect(receive))

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from parley.chat.openai_compat import VIRTUAL_MODELS
 from parley.chat.pipeline import ChatTurn
+from parley.routing.analysis import AttachmentInfo
 
 if TYPE_CHECKING:
     from parley.auth.identity import Identity
@@ -18,7 +19,7 @@ __all__ = ["turn_from_completion", "turn_from_stream"]
 def turn_from_stream(
     body: ChatStreamRequest, identity: Identity, request_id: str, started: float
 ) -> ChatTurn:
-    metadata: dict[str, Any] = {"mode": body.mode}
+    metadata: dict[str, Any] = {"mode": body.mode} if body.mode else {}
     if body.panel:
         metadata["panel"] = body.panel
     if body.choices:
@@ -48,6 +49,8 @@ def turn_from_stream(
         temperature=body.temperature,
         max_tokens=body.max_tokens,
         prompt_suffix=suffix,
+        attachments=tuple(AttachmentInfo(a.name, len(a.text or "")) for a in body.attachments),
+        cache=body.cache,
         metadata=metadata,
         started=started,
     )
@@ -63,11 +66,13 @@ def turn_from_completion(
         request_id=request_id,
         endpoint="completions",
         message=message,
-        mode=body.model if virtual else "auto",  # type: ignore[arg-type]
+        mode=body.model if virtual else None,  # type: ignore[arg-type]
         model=None if virtual else body.model,
         history=history,
         system=system,
         temperature=body.temperature,
         max_tokens=body.max_completion_tokens or body.max_tokens,
+        tools=bool(body.tools or body.functions),
+        cache=body.cache,
         started=started,
     )

@@ -47,7 +47,14 @@ class UsageEvent:
     task_type: str | None = None
     conversation_id: str | None = None
     message_id: str | None = None
-    attempt: int = 0
+    attempt: int = 0  # 0 for the request's first provider call, then each retry or failover
+    failover: bool = False  # this call was made because an earlier one failed
+    cached: bool = False  # answered from the response cache: no provider call, no tokens
+    route: str | None = None  # light, standard, heavy, long_context, cheap, smart or named
+    tier: str | None = None
+    mode: str | None = None
+    complexity: float | None = None
+    route_reason: str | None = None
     created_at: float = 0.0  # epoch seconds; 0 means "now" when recorded
 
 

@@ -1,0 +1,218 @@
+"""What one chat request came to, from its attempts: the usage event of each provider call, the
+usage and cost charged in total, and how the answer ended.
+
+Every attempt is one usage event (its tokens, cost, latency and error, whether it was a
+failover, and the route's reason), so the sum of a request's usage events is exactly what its
+org was charged. A cached answer is one event with no tokens and no cost. A request that made no
+call at all (every circuit open) is one event too, with no tokens, so that its failure is seen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from parley.providers.base import Usage
+from parley.state.usage import UsageEvent
+
+if TYPE_CHECKING:
+    from parley.chat.cache import CachedAnswer
+    from parley.errors import ParleyError
+    from parley.routing.attempts import Attempt
+    from parley.routing.plan import Route
+    from parley.state.usage import Endpoint
+
+__all__ = ["DISCONNECTED", "Outcome", "RequestFacts", "summarise"]
+
+DISCONNECTED = "client_disconnected"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    complete: bool
+    finish_reason: str
+    error_code: str | None
+    usage: Usage  # every attempt's tokens added up
+    cost_usd: float
+    provider: str  # of the model that answered last
+    model: str
+    events: list[UsageEvent]
+
+
+@dataclass(frozen=True)
+class RequestFacts:
+    """What every usage event of the request repeats."""
+
+    request_id: str
+    org_id: str
+    user_id: str
+    endpoint: Endpoint
+    conversation_id: str | None
+    message_id: str
+    latency_ms: float
+
+
+def summarise(
+    facts: RequestFacts,
+    route: Route,
+    attempts: list[Attempt],
+    *,
+    failure: ParleyError | None,
+    disconnected: bool,
+    cached: CachedAnswer | None = None,
+) -> Outcome:
+    if cached is not None:
+        return _cached(facts, route, cached, failure=failure, disconnected=disconnected)
+    last = attempts[-1] if attempts else None
+    complete = last is not None and last.succeeded and failure is None and not disconnected
+    error_code = DISCONNECTED if disconnected else failure.code if failure else None
+    events = [
+        _event(facts, route, attempt, error_code=_attempt_error(attempt, error_code))
+        for attempt in attempts
+    ]
+    if not events:  # nothing was called: record the refusal itself
+        events.append(_no_call(facts, route, error_code))
+    usages = [attempt.usage for attempt in attempts]
+    usage = Usage(
+        input_tokens=sum(u.input_tokens for u in usages),
+        output_tokens=sum(u.output_tokens for u in usages),
+        estimated=any(u.estimated and (u.input_tokens or u.output_tokens) for u in usages),
+    )
+    finished = last.finish if complete and last is not None else None
+    spec = last.spec if last is not None else route.primary
+    return Outcome(
+        complete=complete,
+        finish_reason=finished.finish_reason if finished else "error",
+        error_code=error_code,
+        usage=usage,
+        cost_usd=round(sum(attempt.cost_usd for attempt in attempts), 8),
+        provider=spec.provider,
+        model=spec.name,
+        events=events,
+    )
+
+
+def _attempt_error(attempt: Attempt, request_error: str | None) -> str | None:
+    if attempt.error is not None:
+        return attempt.error.code
+    if attempt.succeeded:
+        return None
+    return request_error or DISCONNECTED  # ended by the client leaving or the request failing
+
+
+def _event(
+    facts: RequestFacts, route: Route, attempt: Attempt, *, error_code: str | None
+) -> UsageEvent:
+    return _usage_event(
+        facts,
+        route,
+        provider=attempt.spec.provider,
+        model=attempt.spec.name,
+        usage=attempt.usage,
+        cost_usd=attempt.cost_usd,
+        success=attempt.succeeded,
+        error_code=error_code,
+        finish_reason=attempt.finish.finish_reason if attempt.finish else "error",
+        latency_ms=attempt.latency_ms,
+        ttft_ms=attempt.ttft_ms,
+        attempt=attempt.number,
+        failover=attempt.failover,
+    )
+
+
+def _no_call(facts: RequestFacts, route: Route, error_code: str | None) -> UsageEvent:
+    return _usage_event(
+        facts,
+        route,
+        provider=route.primary.provider,
+        model=route.primary.name,
+        usage=Usage(0, 0),
+        cost_usd=0.0,
+        success=False,
+        error_code=error_code,
+        finish_reason="error",
+        latency_ms=facts.latency_ms,
+    )
+
+
+def _cached(
+    facts: RequestFacts,
+    route: Route,
+    cached: CachedAnswer,
+    *,
+    failure: ParleyError | None,
+    disconnected: bool,
+) -> Outcome:
+    complete = failure is None and not disconnected
+    error_code = DISCONNECTED if disconnected else failure.code if failure else None
+    finish_reason = cached.finish_reason if complete else "error"
+    event = _usage_event(
+        facts,
+        route,
+        provider=cached.provider,
+        model=cached.model,
+        usage=Usage(0, 0),
+        cost_usd=0.0,
+        success=complete,
+        error_code=error_code,
+        finish_reason=finish_reason,
+        latency_ms=facts.latency_ms,
+        cached=True,
+    )
+    return Outcome(
+        complete=complete,
+        finish_reason=finish_reason,
+        error_code=error_code,
+        usage=Usage(0, 0),
+        cost_usd=0.0,
+        provider=cached.provider,
+        model=cached.model,
+        events=[event],
+    )
+
+
+def _usage_event(
+    facts: RequestFacts,
+    route: Route,
+    *,
+    provider: str,
+    model: str,
+    usage: Usage,
+    cost_usd: float,
+    success: bool,
+    error_code: str | None,
+    finish_reason: str,
+    latency_ms: float,
+    ttft_ms: float | None = None,
+    attempt: int = 0,
+    failover: bool = False,
+    cached: bool = False,
+) -> UsageEvent:
+    return UsageEvent(
+        request_id=facts.request_id,
+        org_id=facts.org_id,
+        user_id=facts.user_id,
+        provider=provider,
+        model=model,
+        endpoint=facts.endpoint,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        usage_estimated=usage.estimated,
+        cost_usd=cost_usd,
+        latency_ms=latency_ms,
+        ttft_ms=ttft_ms,
+        success=success,
+        error_code=error_code,
+        finish_reason=finish_reason,
+        conversation_id=facts.conversation_id,
+        message_id=facts.message_id,
+        attempt=attempt,
+        failover=failover,
+        cached=cached,
+        route=route.name,
+        tier=route.tier,
+        mode=route.mode,
+        complexity=route.analysis.complexity,
+        task_type=route.analysis.task_type,
+        route_reason=route.reason,
+    )

@@ -3,6 +3,7 @@ started and stopped by the benchmark; nothing listens beyond 127.0.0.1."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -126,8 +127,16 @@ def fake_upstream(models: list[str], **script: Any) -> Iterator[tuple[str, int]]
         process.wait(timeout=15)
 
 
-def write_catalog(path: Path, upstream: str, models: dict[str, str]) -> Path:
-    """A catalog of ``name -> provider`` models served by the fake upstream."""
+def write_catalog(
+    path: Path,
+    upstream: str,
+    models: dict[str, str],
+    *,
+    tiers: dict[str, str] | None = None,
+    routing: dict[str, list[str]] | None = None,
+) -> Path:
+    """A catalog of ``name -> provider`` models served by the fake upstream (each in
+    ``tiers[name]``, standard by default), with the ``routing`` chains given."""
     base = {
         "openai": f"{upstream}/v1",
         "openai_compatible": f"{upstream}/v1",
@@ -141,15 +150,29 @@ def write_catalog(path: Path, upstream: str, models: dict[str, str]) -> Path:
             "model": name,
             "base_url": base[provider],
             "api_key_env": "BENCH_KEY",
-            "tier": "standard",
+            "tier": (tiers or {}).get(name, "standard"),
             "context_window": 100_000,
             "input_price_per_mtok": 1.0,
             "output_price_per_mtok": 4.0,
         }
         for name, provider in models.items()
     ]
-    path.write_text(yaml.safe_dump({"default_model": next(iter(models)), "models": entries}))
+    document: dict[str, Any] = {"default_model": next(iter(models)), "models": entries}
+    if routing:
+        document["routing"] = routing
+    path.write_text(yaml.safe_dump(document))
     return path
+
+
+def configure_org(endpoint: str, org: str, patch: dict[str, Any], grant: int = 0) -> None:
+    """Org settings (and a token balance, which meters the org) through ``parley org``."""
+    env = {**base_env(), "AWS_ENDPOINT_URL_DYNAMODB": endpoint}
+    parley = [sys.executable, "-m", "parley.cli", "org"]
+    commands = [[*parley, "set", "--org", org, "--json", json.dumps(patch)]]
+    if grant:
+        commands.append([*parley, "grant", "--org", org, "--tokens", str(grant)])
+    for command in commands:
+        subprocess.run(command, env=env, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
 
 
 def parley_env(moto: str, catalog: Path) -> dict[str, str]:

@@ -15,7 +15,11 @@ and this client. Measured per stream: TTFT (request sent to first token read) an
 
 Parley is measured on both of its streaming endpoints: ``/v1/chat/stream`` (Parley's SSE
 protocol; stores both messages and a usage event) and ``/v1/chat/completions`` (OpenAI's
-chunks; records usage only).
+chunks; records usage only). Routing is on: requests name no model (``auto``), so each is
+analysed, routed to the light tier's chain of two models, checked against the user's rate
+limit (raised for the run through ``parley org set``) and the first model's circuit breaker,
+and its org's balance is read. ``--metered`` also grants the org a balance, so every stream
+holds and settles its cost with two DynamoDB transactions.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from _processes import (
     BENCH_KEY,
     REPO,
     bench_token,
+    configure_org,
     cpu_seconds,
     fake_upstream,
     free_port,
@@ -49,7 +54,11 @@ from _processes import (
 )
 
 RESULTS = REPO / "bench" / "results" / "gateway_overhead.json"
-MODEL = "bench-compatible"
+MODEL = "bench-light"  # what the light tier's chain tries first
+BACKUP = "bench-standard"
+ORG = "bench"
+# The runs send hundreds of streams a minute from one user: lift the default 20 a minute.
+ORG_SETTINGS = {"rate_limits": {"user_per_minute": 1_000_000}}
 PROMPT = "Summarise the plot of Hamlet in twenty words."
 TARGETS = {1: 2.0, 8: 10.0}  # added TTFT p50 in ms, by concurrency
 THROUGHPUT_TARGET = 0.8
@@ -138,17 +147,24 @@ def main() -> int:
         action="store_true",
         help="DynamoDB as stock moto, whose transactions copy whole tables (see _moto_lean.py)",
     )
+    parser.add_argument(
+        "--metered", action="store_true", help="grant the org a balance: reserve and settle"
+    )
     args = parser.parse_args()
 
     with (
         tempfile.TemporaryDirectory() as folder,
         moto_server(lean_transactions=not args.stock_moto) as (moto, moto_pid),
         fake_upstream(
-            [MODEL], chunks=20, chunk_delay=args.chunk_delay, first_delay=args.first_delay
+            [MODEL, BACKUP], chunks=20, chunk_delay=args.chunk_delay, first_delay=args.first_delay
         ) as (upstream, upstream_pid),
     ):
         catalog = write_catalog(
-            Path(folder) / "models.yaml", upstream, {MODEL: "openai_compatible"}
+            Path(folder) / "models.yaml",
+            upstream,
+            {MODEL: "openai_compatible", BACKUP: "openai_compatible"},
+            tiers={MODEL: "light"},
+            routing={"light": [MODEL, BACKUP], "standard": [BACKUP, MODEL]},
         )
         port = free_port()
         parley = subprocess.Popen(
@@ -191,7 +207,7 @@ def main() -> int:
                     "parley_stream",
                     f"{base}/v1/chat/stream",
                     auth,
-                    {"message": PROMPT, "model": MODEL},
+                    {"message": PROMPT},
                     '"type":"token"',
                     '"type":"done"',
                 ),
@@ -199,7 +215,7 @@ def main() -> int:
                     "parley_completions",
                     f"{base}/v1/chat/completions",
                     auth,
-                    completion,
+                    {**completion, "model": "auto"},
                     '"content":"token',
                     "[DONE]",
                 ),
@@ -209,6 +225,7 @@ def main() -> int:
             for concurrency, streams in ((1, args.streams), (8, args.streams * 2)):
                 for path in paths:
                     reset_tables(moto)
+                    configure_org(moto, ORG, ORG_SETTINGS, grant=10**12 if args.metered else 0)
                     before = {name: cpu_seconds(pid) for name, pid in processes.items()}
                     result = asyncio.run(run(path, streams, concurrency))
                     # CPU per stream of each server process (warm-up streams included).
@@ -235,13 +252,16 @@ def main() -> int:
             },
             "method": "see bench/gateway_overhead.py's docstring",
             "dynamodb": "stock moto" if args.stock_moto else "moto, lean transactions",
+            "routing": "auto mode, light chain of two models",
+            "metered": args.metered,
         },
         "runs": runs,
         "overhead": overhead(runs),
     }
     text = json.dumps(report, indent=2)
     print(text)
-    results = RESULTS.with_stem(RESULTS.stem + "_stock_moto") if args.stock_moto else RESULTS
+    suffix = ("_stock_moto" if args.stock_moto else "") + ("_metered" if args.metered else "")
+    results = RESULTS.with_stem(RESULTS.stem + suffix)
     results.parent.mkdir(parents=True, exist_ok=True)
     results.write_text(text + "\n", encoding="utf-8")
     return 0

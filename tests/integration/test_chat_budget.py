@@ -144,17 +144,30 @@ async def test_the_daily_spend_cap_stops_a_user_until_midnight_utc(
     assert allowed.types[-1] == "done"
 
 
-async def test_an_unmetered_org_counts_its_users_spend_without_holding_anything(
+async def test_an_unmetered_org_without_a_cap_writes_nothing_to_the_ledger(
     chat: ChatServer, upstream: FakeUpstream, ledger: Ledger
 ) -> None:
     upstream.script(chat.models["m-openai"], Script(chunks=["ok"], usage=(1000, 100)))
     streamed = await stream_chat(chat.url, {"message": "Hi"}, user="dee", org="free-org")
     assert streamed.types[-1] == "done"
     assert ledger.balance("free-org") is None
-    assert ledger.spent_today("free-org", "dee") == pytest.approx(streamed.events[-1]["cost_usd"])
+    assert ledger.spent_today("free-org", "dee") == 0
     async with httpx.AsyncClient() as client:
         budget = await client.get(
             f"{chat.url}/v1/org/budget", headers=bearer("dee", org_id="free-org")
         )
-    assert budget.json()["metered"] is False
-    assert budget.json()["spent_today_usd"] == pytest.approx(streamed.events[-1]["cost_usd"])
+    assert (budget.json()["metered"], budget.json()["spent_today_usd"]) == (False, None)
+
+
+async def test_a_capped_unmetered_org_counts_each_users_spend(
+    chat: ChatServer, upstream: FakeUpstream, ledger: Ledger
+) -> None:
+    await patch_settings(chat, {"daily_spend_cap_usd": 5})
+    upstream.script(chat.models["m-openai"], Script(chunks=["ok"], usage=(1000, 100)))
+    streamed = await stream_chat(chat.url, {"message": "Hi"}, user="dee", org=ORG)
+    cost = streamed.events[-1]["cost_usd"]
+    assert ledger.balance(ORG) is None
+    assert ledger.spent_today(ORG, "dee") == pytest.approx(cost)
+    async with httpx.AsyncClient() as client:
+        budget = await client.get(f"{chat.url}/v1/org/budget", headers=bearer("dee", org_id=ORG))
+    assert budget.json()["spent_today_usd"] == pytest.approx(cost)

@@ -751,7 +751,7 @@ async def test_budget_for_an_unmetered_org(http: httpx.AsyncClient) -> None:
         "balance_tokens": None,
         "low_balance_tokens": 200,
         "daily_spend_cap_usd": None,
-        "spent_today_usd": 0.0,
+        "spent_today_usd": None,  # nothing to count it against
         "rate_limits": {"user_per_minute": 20, "org_per_minute": 0},
     }
 

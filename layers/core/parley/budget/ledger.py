@@ -157,21 +157,6 @@ class Ledger:
             back_off(attempt)
         raise ServiceUnavailable("The balance is too contended; try again shortly.")
 
-    def add_spend(self, org_id: str, user_id: str, cost_usd: float) -> None:
-        """Count a call that reserved nothing (its org is unmetered and has no cap) in the
-        user's spend today: one UpdateItem after the call instead of two transactions."""
-        if cost_usd < 0:
-            raise ValueError("A cost cannot be negative.")
-        now = self._clock()
-        request = spend.add_spend(
-            self._table,
-            spend.spend_key(org_id, user_id, spend.utc_day(now)),
-            cost_micros=spend.micros(cost_usd),
-            expires_at=spend.spend_expiry(now, self._spend_retention_days),
-        )
-        with dynamodb_errors(self._table):
-            self._client.update_item(**_wire(request))
-
     def settle(self, held: Reservation, *, tokens: int, cost_usd: float) -> Settlement:
         """Replace the estimate with the call's real ``tokens`` and ``cost_usd``: give back
         what was held and not used, charge what was used beyond it. ``tokens=0`` releases the
@@ -316,9 +301,6 @@ class AsyncLedger:
             metered=metered,
         )
         return await anyio.to_thread.run_sync(reserve)
-
-    async def add_spend(self, org_id: str, user_id: str, cost_usd: float) -> None:
-        await anyio.to_thread.run_sync(self._ledger.add_spend, org_id, user_id, cost_usd)
 
     async def settle(self, held: Reservation, *, tokens: int, cost_usd: float) -> Settlement:
         settle = partial(self._ledger.settle, held, tokens=tokens, cost_usd=cost_usd)

@@ -20,7 +20,6 @@ from parley.errors import RateLimited
 __all__ = [
     "MICROS_PER_USD",
     "SpendCapReached",
-    "add_spend",
     "hold_spend",
     "micros",
     "seconds_to_next_utc_day",
@@ -111,22 +110,6 @@ def settle_spend(
                 ":change": cost_micros - held_micros,
             },
         }
-    }
-
-
-def add_spend(
-    table: str, key: dict[str, str], *, cost_micros: int, expires_at: int
-) -> dict[str, Any]:
-    """An UpdateItem counting a call that held nothing (an unmetered org without a cap)."""
-    return {
-        "TableName": table,
-        "Key": key,
-        "UpdateExpression": (
-            "ADD spent_micros :cost, committed_micros :cost "
-            "SET #type = :type, #ttl = if_not_exists(#ttl, :ttl)"
-        ),
-        "ExpressionAttributeNames": {"#type": "type", "#ttl": "ttl"},
-        "ExpressionAttributeValues": {":cost": cost_micros, ":type": "spend", ":ttl": expires_at},
     }
 
 

@@ -8,12 +8,13 @@ still pay for (402 only when that leaves fewer than ``MIN_ANSWER_TOKENS``). Afte
 ``settle`` charges the real tokens of every attempt, failovers and cut streams included, and
 gives back the rest; the ledger makes a repeated settle charge nothing.
 
-An org with neither a balance nor a cap holds nothing: its spend is counted after the call with
-one write instead of two transactions around it. Every request reads its org's balance (to route
-a low balance to the cheap chain); an org found without one is remembered as unmetered for
-``unmetered_seconds`` (the org settings' cache time), so the requests of unmetered orgs, most
-deployments' only kind, read nothing. An org's first grant therefore meters it within that
-time in every Lambda environment.
+An org with neither a balance nor a cap writes nothing to the ledger: there is nothing to
+enforce, and what its users spend is in the usage events. A cap counts from when it is set.
+
+Every request reads its org's balance (to route a low balance to the cheap chain); an org found
+without one is remembered as unmetered for ``unmetered_seconds`` (the org settings' cache
+time), so the requests of unmetered orgs, most deployments' only kind, read nothing. An org's
+first grant therefore meters it within that time in every Lambda environment.
 """
 
 from __future__ import annotations
@@ -104,15 +105,14 @@ class Charges:
                 raise refused from None
             return cheap, await self._reserve(identity, cheap, cap, balance, charge_id)
 
-    async def settle(self, identity: Identity, hold: Hold, usage: Usage, cost_usd: float) -> None:
-        """Charge what the request used. Never raises: the answer has been given. A failure is
-        logged with everything needed to reconcile by hand; the reservation stays held."""
+    async def settle(self, hold: Hold, usage: Usage, cost_usd: float) -> None:
+        """Settle what the request held with what it used. Never raises: the answer has been
+        given. A failure is logged with everything needed to reconcile by hand; the
+        reservation stays held."""
         tokens = usage.input_tokens + usage.output_tokens
         try:
             if hold.reservation is not None:
                 await self._ledger.settle(hold.reservation, tokens=tokens, cost_usd=cost_usd)
-            elif cost_usd > 0:
-                await self._ledger.add_spend(identity.org_id, identity.user_id, cost_usd)
         except ParleyError as exc:
             logger.error(
                 "Charge not settled",

@@ -444,7 +444,7 @@ class ChatService:
         stored_reply, *_ = await asyncio.gather(
             self._store_reply(prepared, reply, outcome) if user_stored else _false(),
             self._accounting.record_all(outcome.events),
-            self._charges.settle(turn.identity, prepared.hold, outcome.usage, outcome.cost_usd),
+            self._charges.settle(prepared.hold, outcome.usage, outcome.cost_usd),
             self._cache_answer(prepared, reply, outcome),
         )
         if stored_reply and prepared.conversation_id is not None:

@@ -73,8 +73,12 @@ function handle(event) {
       event.route.reason + ") · conversation " + event.conversation_id;
   } else if (event.type === "token") {
     $("answer").textContent += event.text;
+  } else if (event.type === "provider_switched") {
+    $("meta").textContent += " · " + event.from.model + " broke (" + event.reason +
+      "), continued on " + event.to.model;
   } else if (event.type === "done") {
-    $("status").textContent = "done: " + event.usage.input_tokens + " in, " +
+    $("status").textContent = "done by " + event.model + (event.cached ? " (cached)" : "") +
+      ": " + event.usage.input_tokens + " in, " +
       event.usage.output_tokens + " out, $" + event.cost_usd + ", first token " +
       event.ttft_ms + " ms, total " + event.latency_ms + " ms";
   } else if (event.type === "error") {

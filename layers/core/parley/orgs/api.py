@@ -153,11 +153,14 @@ async def reset_org_settings(
 @router.get("/v1/org/budget")
 async def read_org_budget(request: Request, identity: CurrentIdentity) -> dict[str, Any]:
     """What the caller may spend: the org's token balance (`null` when the org is unmetered),
-    the caller's own spend today (UTC) against the daily cap, and the rate limits."""
+    the caller's own spend today (UTC) against the daily cap (`null` when the org has neither
+    a balance nor a cap: then nothing is counted against anything, and spend is in the usage
+    records), and the rate limits."""
     ledger = _ledger(request)
     org = await _cache(request).get(identity.org_id)
     balance = await ledger.balance(identity.org_id)
-    spent = await ledger.spent_today(identity.org_id, identity.user_id)
+    tracked = balance is not None or org.daily_spend_cap_usd is not None
+    spent = await ledger.spent_today(identity.org_id, identity.user_id) if tracked else None
     return {
         "org_id": identity.org_id,
         "metered": balance is not None,

@@ -12,13 +12,12 @@ import httpx
 import pytest
 
 from parley.auth import Identity
-from parley.errors import ServiceUnavailable
-from parley.hot.base import HotStore, WindowCount
 from parley.state.conversations import ConversationRepository
 from parley.state.usage import UsageRepository
 from tests.fakes.upstreams import FakeUpstream, Script
 from tests.support.asgi import bearer
 from tests.support.chat import PROVIDERS, ChatServer, start_chat_server, stream_chat
+from tests.support.hot import BrokenHotStore
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -367,23 +366,6 @@ async def test_no_token_is_relayed_for_a_message_that_could_not_be_stored(
         assert streamed.events[-1]["code"] == "configuration_error"
     finally:
         chat.server.stop()
-
-
-class BrokenHotStore(HotStore):
-    async def get(self, key: str) -> str | None:
-        raise ServiceUnavailable("down")
-
-    async def set(self, key: str, value: str, ttl_seconds: float | None = None) -> None:
-        raise ServiceUnavailable("down")
-
-    async def delete(self, key: str) -> bool:
-        raise ServiceUnavailable("down")
-
-    async def set_if_absent(self, key: str, value: str, ttl_seconds: float) -> bool:
-        raise ServiceUnavailable("down")
-
-    async def increment(self, key: str, window_seconds: float, amount: int = 1) -> WindowCount:
-        raise ServiceUnavailable("down")
 
 
 async def test_a_failing_hot_store_only_costs_the_cache(

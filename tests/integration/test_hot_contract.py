@@ -9,9 +9,7 @@ from typing import TYPE_CHECKING
 import anyio
 import pytest
 
-from parley.hot.dynamodb import DynamoDBHotStore
-from parley.hot.memory import MemoryHotStore
-from parley.hot.upstash import UpstashHotStore
+from tests.support.hot import BACKENDS, hot_store
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -24,17 +22,9 @@ SHORT_TTL = 0.3
 PAST_SHORT_TTL = 0.5
 
 
-@pytest.fixture(params=["memory", "dynamodb", "upstash"])
+@pytest.fixture(params=BACKENDS)
 async def store(request: pytest.FixtureRequest) -> AsyncIterator[HotStore]:
-    backend: HotStore
-    if request.param == "memory":
-        backend = MemoryHotStore()
-    elif request.param == "dynamodb":
-        settings = request.getfixturevalue("settings")
-        backend = DynamoDBHotStore(settings.hot_table, client=request.getfixturevalue("dynamodb"))
-    else:
-        shim = request.getfixturevalue("upstash")
-        backend = UpstashHotStore(shim.url, shim.token, timeout_seconds=5.0)
+    backend = hot_store(request, request.param)
     yield backend
     await backend.close()
 

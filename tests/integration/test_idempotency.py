@@ -19,13 +19,13 @@ from parley.chat.idempotency import (
     validate_idempotency_key,
 )
 from parley.errors import ServiceUnavailable, ValidationFailed
-from parley.hot.base import HotStore, WindowCount
-from parley.hot.dynamodb import DynamoDBHotStore
 from parley.hot.memory import MemoryHotStore
-from parley.hot.upstash import UpstashHotStore
+from tests.support.hot import BACKENDS, BrokenHotStore, hot_store
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+
+    from parley.hot.base import HotStore
 
 pytestmark = pytest.mark.anyio
 
@@ -40,17 +40,9 @@ RESULT: dict[str, Any] = {
 }
 
 
-@pytest.fixture(params=["memory", "dynamodb", "upstash"])
+@pytest.fixture(params=BACKENDS)
 async def store(request: pytest.FixtureRequest) -> AsyncIterator[HotStore]:
-    backend: HotStore
-    if request.param == "memory":
-        backend = MemoryHotStore()
-    elif request.param == "dynamodb":
-        settings = request.getfixturevalue("settings")
-        backend = DynamoDBHotStore(settings.hot_table, client=request.getfixturevalue("dynamodb"))
-    else:
-        shim = request.getfixturevalue("upstash")
-        backend = UpstashHotStore(shim.url, shim.token, timeout_seconds=5.0)
+    backend = hot_store(request, request.param)
     yield backend
     await backend.close()
 
@@ -69,25 +61,6 @@ def idem(store: HotStore, prefix: str) -> IdempotencyStore:
 @pytest.fixture
 def key() -> str:
     return str(uuid.uuid4())
-
-
-class BrokenHotStore(HotStore):
-    """Every operation fails the way a backend reports an outage."""
-
-    async def get(self, key: str) -> str | None:
-        raise ServiceUnavailable("The hot-state store failed.")
-
-    async def set(self, key: str, value: str, ttl_seconds: float | None = None) -> None:
-        raise ServiceUnavailable("The hot-state store failed.")
-
-    async def delete(self, key: str) -> bool:
-        raise ServiceUnavailable("The hot-state store failed.")
-
-    async def set_if_absent(self, key: str, value: str, ttl_seconds: float) -> bool:
-        raise ServiceUnavailable("The hot-state store failed.")
-
-    async def increment(self, key: str, window_seconds: float, amount: int = 1) -> WindowCount:
-        raise ServiceUnavailable("The hot-state store failed.")
 
 
 async def begin(idem: IdempotencyStore, key: str, **overrides: str) -> Begin:

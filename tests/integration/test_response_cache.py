@@ -13,14 +13,13 @@ import anyio
 import pytest
 
 from parley.chat.cache import CachedAnswer, ResponseCache
-from parley.errors import ServiceUnavailable
-from parley.hot.base import HotStore, WindowCount
-from parley.hot.dynamodb import DynamoDBHotStore
 from parley.hot.memory import MemoryHotStore
-from parley.hot.upstash import UpstashHotStore
+from tests.support.hot import BACKENDS, BrokenHotStore, hot_store
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+
+    from parley.hot.base import HotStore
 
 pytestmark = pytest.mark.anyio
 
@@ -48,17 +47,9 @@ REQUEST: dict[str, Any] = {
 }
 
 
-@pytest.fixture(params=["memory", "dynamodb", "upstash"])
+@pytest.fixture(params=BACKENDS)
 async def store(request: pytest.FixtureRequest) -> AsyncIterator[HotStore]:
-    backend: HotStore
-    if request.param == "memory":
-        backend = MemoryHotStore()
-    elif request.param == "dynamodb":
-        settings = request.getfixturevalue("settings")
-        backend = DynamoDBHotStore(settings.hot_table, client=request.getfixturevalue("dynamodb"))
-    else:
-        shim = request.getfixturevalue("upstash")
-        backend = UpstashHotStore(shim.url, shim.token, timeout_seconds=5.0)
+    backend = hot_store(request, request.param)
     yield backend
     await backend.close()
 
@@ -67,25 +58,6 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[HotStore]:
 def cache(store: HotStore) -> ResponseCache:
     # Backends outlive a test (one redis-server per session): every test gets its own prefix.
     return ResponseCache(store, prefix=f"cache-{uuid.uuid4().hex}")
-
-
-class BrokenHotStore(HotStore):
-    """Every operation fails the way a backend reports an outage."""
-
-    async def get(self, key: str) -> str | None:
-        raise ServiceUnavailable("The hot-state store failed.")
-
-    async def set(self, key: str, value: str, ttl_seconds: float | None = None) -> None:
-        raise ServiceUnavailable("The hot-state store failed.")
-
-    async def delete(self, key: str) -> bool:
-        raise ServiceUnavailable("The hot-state store failed.")
-
-    async def set_if_absent(self, key: str, value: str, ttl_seconds: float) -> bool:
-        raise ServiceUnavailable("The hot-state store failed.")
-
-    async def increment(self, key: str, window_seconds: float, amount: int = 1) -> WindowCount:
-        raise ServiceUnavailable("The hot-state store failed.")
 
 
 async def until_gone(cache: ResponseCache, key: str, *, limit_seconds: float = 10.0) -> bool:

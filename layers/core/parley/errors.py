@@ -15,7 +15,7 @@ boundary where they happen (``raise ... from exc``), never matched by their mess
     ├── PreconditionFailed (412 precondition_failed)
     ├── PayloadTooLarge (413 payload_too_large)
     ├── ValidationFailed (422 invalid_request)
-    ├── RateLimited (429 rate_limited, Retry-After)
+    ├── RateLimited (429 rate_limited, always with Retry-After)
     └── UpstreamError (502 upstream_error)
         ├── ServiceUnavailable (503 service_unavailable)
         └── UpstreamTimeout (504 upstream_timeout)
@@ -61,9 +61,12 @@ class ParleyError(Exception):
         status: int | None = None,
         code: str | None = None,
         headers: dict[str, str] | None = None,
+        retry_after: float | None = None,
     ) -> None:
         self.message = message or self.default_message
         self.details = details
+        # Seconds the client should wait before retrying; sent as Retry-After when set.
+        self.retry_after = retry_after
         # Per-instance overrides let the boundary carry a status it did not choose, e.g. a
         # framework's 405, without a subclass per status.
         if status is not None:
@@ -75,7 +78,11 @@ class ParleyError(Exception):
 
     def headers(self) -> dict[str, str]:
         """Extra response headers this error needs (e.g. Retry-After)."""
-        return dict(self._headers)
+        headers = dict(self._headers)
+        if self.retry_after is not None:
+            # Retry-After takes whole seconds; round up, and never tell a client to retry at once.
+            headers["Retry-After"] = str(max(1, math.ceil(self.retry_after)))
+        return headers
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {
@@ -159,12 +166,7 @@ class RateLimited(ParleyError):
     def __init__(
         self, message: str | None = None, *, retry_after: float = 1.0, details: Any = None
     ) -> None:
-        super().__init__(message, details=details)
-        self.retry_after = retry_after
-
-    def headers(self) -> dict[str, str]:
-        # Retry-After takes whole seconds; never tell a client to retry at once.
-        return {**super().headers(), "Retry-After": str(max(1, math.ceil(self.retry_after)))}
+        super().__init__(message, details=details, retry_after=retry_after)
 
 
 class UpstreamError(ParleyError):

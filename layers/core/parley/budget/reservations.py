@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from parley.budget.spend import MICROS_PER_USD
+from parley.providers.tokens import CHARS_PER_TOKEN
 
 __all__ = [
     "Reservation",
@@ -29,8 +30,6 @@ __all__ = [
 ]
 
 ReservationState = Literal["reserved", "settled"]
-
-_CHARS_PER_TOKEN = 4
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,7 @@ class Settlement:
 def estimate_tokens(prompt_chars: int, max_output_tokens: int) -> int:
     """A reservation's size before the call: about four characters per input token, rounded
     up, plus every output token the call may produce. Settling corrects it either way."""
-    return math.ceil(max(0, prompt_chars) / _CHARS_PER_TOKEN) + max(0, max_output_tokens)
+    return math.ceil(max(0, prompt_chars) / CHARS_PER_TOKEN) + max(0, max_output_tokens)
 
 
 def settlement_for(reservation: Reservation, tokens: int, *, written_off: int) -> Settlement:

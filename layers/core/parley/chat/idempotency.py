@@ -80,12 +80,7 @@ class IdempotencyInProgress(Conflict):
     )
 
     def __init__(self, message: str | None = None, *, retry_after: float) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-    def headers(self) -> dict[str, str]:
-        # Whole seconds, never zero (as RateLimited).
-        return {**super().headers(), "Retry-After": str(max(1, round(self.retry_after)))}
+        super().__init__(message, retry_after=retry_after)
 
 
 class IdempotencyKeyReused(ValidationFailed):

@@ -47,17 +47,10 @@ class ProviderError(UpstreamError):
         retry_after: float | None = None,
         details: Any = None,
     ) -> None:
-        super().__init__(message, details=details)
+        super().__init__(message, details=details, retry_after=retry_after)
         self.provider = provider
         self.model = model
         self.upstream_status = upstream_status
-        self.retry_after = retry_after
-
-    def headers(self) -> dict[str, str]:
-        headers = super().headers()
-        if self.retry_after is not None:
-            headers["Retry-After"] = str(max(1, round(self.retry_after)))
-        return headers
 
 
 class ProviderRateLimited(ProviderError):

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from parley.routing.analysis import TASK_TYPES, Analysis, AttachmentInfo, analyse
-from parley.routing.complexity import LONG_MESSAGE_BONUS, SCAN_CHARS, normalise
+from parley.routing.complexity import LONG_MESSAGE_BONUS, SCAN_CHARS
+from parley.routing.phrases import normalise
 from tests.conftest import REPO
 
 # The router's tiers: light below LIGHT_MAX, heavy above HEAVY_MIN, standard between.

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from parley.auth.identity import Identity
     from parley.chat.events import ChatEvent
     from parley.chat.idempotency import Claim, IdempotencyStore
-    from parley.chat.pipeline import Emit
+    from parley.chat.turn import Emit
 
 __all__ = ["IdempotentChat", "StoredChat"]
 

@@ -1,111 +1,52 @@
 """The chat pipeline, the same for every endpoint:
 
-    identity → org settings → rate limits, balance and context (at once) → analysis and route
-    → response cache → hold the estimate on the ledger → store the user's message
-    (concurrently with the provider call; no token is relayed before it is stored) → relay
-    the chain's stream, failing over when a model breaks → store the reply (complete, or
-    incomplete with what was delivered) → record one usage event per provider call, charge
-    their sum → cache a complete deterministic answer → done (or error).
+    prepare (``parley.chat.preparation``: settings, limits, balance, context, route, cache,
+    hold) → store the user's message (concurrently with the provider call; no token is
+    relayed before it is stored) → relay the chain's stream, failing over when a model breaks
+    → store the reply (complete, or incomplete with what was delivered) → record one usage
+    event per provider call, charge their sum → cache a complete deterministic answer → done
+    (or error).
 
-``prepare`` does everything that can refuse the request, so that a refusal is a plain HTTP
-error (422, 402, 404, 429, 503) and nothing has been consumed by it; ``run`` streams. A client
-that disconnects cancels the upstream call; what it was shown is stored as an incomplete reply
-and charged. The failover engine (``parley.routing.failover``) owns the timeouts.
+A client that disconnects cancels the upstream call; what it was shown is stored as an
+incomplete reply and charged. The failover engine (``parley.routing.failover``) owns the
+timeouts.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
-from collections.abc import Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from parley.chat.cache import CachedAnswer, ResponseCache
-from parley.chat.charges import Hold
+from parley.chat.cache import CachedAnswer
 from parley.chat.events import ClientGone, Done, Failed, Meta, Switched, Token
-from parley.chat.limits import rate_rules
 from parley.chat.outcome import RequestFacts, summarise
+from parley.chat.preparation import Preparation
 from parley.chat.replay import pieces
-from parley.errors import ParleyError, ValidationFailed
-from parley.ids import new_id
-from parley.providers.base import ChatMessage, GenerationRequest, TextDelta
-from parley.providers.tokens import estimate_tokens
-from parley.routing.analysis import analyse
+from parley.errors import ParleyError
+from parley.providers.base import ChatMessage, TextDelta
 from parley.routing.attempts import Switch
-from parley.routing.chains import Chains
-from parley.routing.plan import RouteRequest, plan_route
 from parley.telemetry import logger
 
 if TYPE_CHECKING:
-    from parley.auth.identity import Identity
-    from parley.budget.ratelimit import LimitDecision, RateLimiter
+    from parley.budget.ratelimit import RateLimiter
     from parley.chat.accounting import Accounting
+    from parley.chat.cache import ResponseCache
     from parley.chat.charges import Charges
-    from parley.chat.events import ChatEvent
     from parley.chat.memory import ConversationMemory
     from parley.chat.outcome import Outcome
+    from parley.chat.turn import ChatTurn, Emit, PreparedChat
     from parley.config import Settings
     from parley.orgs.cache import OrgSettingsCache
-    from parley.orgs.settings import Mode, OrgSettings
     from parley.providers.base import Finish
     from parley.providers.catalog import Catalog
     from parley.providers.registry import ProviderRegistry
-    from parley.routing.analysis import AttachmentInfo
     from parley.routing.attempts import Attempt
     from parley.routing.failover import Failover
-    from parley.routing.plan import Route
-    from parley.state.usage import Endpoint
 
-__all__ = ["ChatService", "ChatTurn", "Emit", "PreparedChat"]
-
-Emit = Callable[["ChatEvent"], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class ChatTurn:
-    """One request to chat, whichever endpoint it came through."""
-
-    identity: Identity
-    request_id: str
-    endpoint: Endpoint
-    message: str
-    mode: Mode | None = None  # None: the org's default mode
-    model: str | None = None
-    conversation_id: str | None = None
-    # The client's own history (OpenAI-compatible calls): used as is, nothing is stored.
-    history: tuple[ChatMessage, ...] | None = None
-    system: str | None = None
-    temperature: float | None = None
-    max_tokens: int | None = None
-    prompt_suffix: str = ""  # attachment text, sent to the model after the message
-    attachments: tuple[AttachmentInfo, ...] = ()
-    tools: bool = False  # the request carries tools or functions (routing reads it)
-    cache: bool = False  # the client marked the request cacheable
-    metadata: dict[str, Any] = field(default_factory=dict)  # stored with the user's message
-    started: float = field(default_factory=time.perf_counter)
-
-    @property
-    def stores(self) -> bool:
-        return self.history is None
-
-
-@dataclass(frozen=True)
-class PreparedChat:
-    turn: ChatTurn
-    org: OrgSettings
-    route: Route
-    conversation_id: str | None
-    new_conversation: bool
-    user_message_id: str
-    reply_message_id: str
-    history: list[ChatMessage]
-    request: GenerationRequest
-    hold: Hold
-    cache_key: str | None = None  # where a complete answer is cached
-    cached: CachedAnswer | None = None  # the answer, when the cache had it
+__all__ = ["ChatService"]
 
 
 @dataclass
@@ -134,16 +75,23 @@ class ChatService:
         failover: Failover,
         cache: ResponseCache,
     ) -> None:
-        self._settings = settings
         self._catalog = catalog
         self._registry = registry
         self._memory = memory
         self._accounting = accounting
-        self._orgs = orgs
-        self._limiter = limiter
         self._charges = charges
         self._failover = failover
         self._cache = cache
+        self._preparation = Preparation(
+            settings=settings,
+            catalog=catalog,
+            registry=registry,
+            memory=memory,
+            orgs=orgs,
+            limiter=limiter,
+            charges=charges,
+            cache=cache,
+        )
 
     @property
     def catalog(self) -> Catalog:
@@ -154,81 +102,8 @@ class ChatService:
         return self._registry
 
     async def prepare(self, turn: ChatTurn) -> PreparedChat:
-        """Everything that can refuse the request, so that it fails as a plain HTTP error: a
-        bad body (422), an empty balance (402), another user's conversation (404), a rate
-        limit (429), an unconfigured model (503)."""
-        limit = self._settings.max_message_chars
-        if len(turn.message) > limit:
-            raise ValidationFailed(f"message: at most {limit} characters")
-        identity = turn.identity
-        org = await self._orgs.get(identity.org_id)
-        # Three independent round trips at once. All finish before any refusal is raised, and
-        # only the rate limiter consumes anything (nothing when it refuses).
-        decision: LimitDecision | BaseException
-        balance: int | BaseException | None
-        context: tuple[str | None, bool, list[ChatMessage]] | BaseException
-        decision, balance, context = await asyncio.gather(
-            self._limiter.acquire(rate_rules(identity, org)),
-            self._charges.balance(identity.org_id),
-            self._context(turn),
-            return_exceptions=True,
-        )
-        for result in (decision, context, balance):
-            if isinstance(result, BaseException):
-                raise result
-        assert not isinstance(decision, BaseException)
-        assert not isinstance(balance, BaseException)
-        assert not isinstance(context, BaseException)
-        decision.raise_if_refused()
-        conversation_id, new_conversation, history = context
-
-        system = turn.system or self._settings.system_prompt
-        prompt = turn.message + turn.prompt_suffix
-        route_request = RouteRequest(
-            mode=turn.mode or org.default_mode,
-            analysis=analyse(
-                turn.message,
-                history=[m.content for m in history],
-                attachments=turn.attachments,
-                tools=turn.tools,
-            ),
-            prompt_tokens=estimate_tokens(system, [m.content for m in history], prompt),
-            model=turn.model,
-            max_tokens=turn.max_tokens,
-            balance_tokens=balance,
-        )
-        route = self._route(route_request, org)
-        messages = [*history, ChatMessage("user", prompt)]
-        cache_key, cached = await self._cached(turn, org, route, system, messages)
-        hold = Hold(new_id())
-        if cached is None:
-            route, hold = await self._charges.hold(
-                identity=identity,
-                route=route,
-                settings=org,
-                balance=balance,
-                charge_id=hold.charge_id,
-                cheaper=lambda left: self._cheaper(route_request, org, route, left),
-            )
-        return PreparedChat(
-            turn=turn,
-            org=org,
-            route=route,
-            conversation_id=conversation_id,
-            new_conversation=new_conversation,
-            user_message_id=new_id(),
-            reply_message_id=new_id(),
-            history=history,
-            request=GenerationRequest(
-                messages=messages,
-                system=system,
-                max_tokens=route.max_tokens,
-                temperature=turn.temperature,
-            ),
-            hold=hold,
-            cache_key=cache_key,
-            cached=cached,
-        )
+        """Everything that can refuse the request (``parley.chat.preparation``)."""
+        return await self._preparation.prepare(turn)
 
     async def run(self, prepared: PreparedChat, emit: Emit) -> None:
         """Stream one answer through ``emit``: ``Meta``, ``Token``s (and ``Switched``), then
@@ -255,70 +130,6 @@ class ChatService:
         else:
             assert progress.done is not None
             await emit(progress.done)
-
-    # prepare --------------------------------------------------------------------------------
-
-    async def _context(self, turn: ChatTurn) -> tuple[str | None, bool, list[ChatMessage]]:
-        if turn.history is not None:
-            return None, False, list(turn.history)
-        if turn.conversation_id is not None:
-            return (
-                turn.conversation_id,
-                False,
-                await self._memory.context(turn.identity, turn.conversation_id),
-            )
-        return new_id(), True, []
-
-    def _chains(self, org: OrgSettings) -> Chains:
-        tiers = org.tiers
-        return Chains(
-            self._catalog,
-            self._registry.is_available,
-            {
-                "light": tiers.light.models,
-                "standard": tiers.standard.models,
-                "heavy": tiers.heavy.models,
-                "long_context": org.long_context.models,
-                "cheap": org.cheap_models,
-                "smart": org.smart_models,
-            },
-            preferred=self._settings.default_model,
-        )
-
-    def _route(self, request: RouteRequest, org: OrgSettings) -> Route:
-        return plan_route(request, catalog=self._catalog, chains=self._chains(org), settings=org)
-
-    def _cheaper(self, request: RouteRequest, org: OrgSettings, refused: Route, left: int) -> Route:
-        """An ``auto`` request the balance cannot pay for: the cheap chain, with the output
-        budget the balance covers."""
-        budget = min(left, org.tiers.light.max_tokens)
-        cheap = self._route(dataclasses.replace(request, mode="cheap", max_tokens=budget), org)
-        reason = (
-            f"auto mode: the balance cannot pay for {refused.primary.name} with "
-            f"{refused.max_tokens} tokens, so the cheap chain with {budget}; "
-            f"{request.analysis.reason()}"
-        )
-        return dataclasses.replace(cheap, mode="auto", reason=reason)
-
-    async def _cached(
-        self,
-        turn: ChatTurn,
-        org: OrgSettings,
-        route: Route,
-        system: str,
-        messages: list[ChatMessage],
-    ) -> tuple[str | None, CachedAnswer | None]:
-        if not org.cache.enabled or not ResponseCache.is_cacheable(turn.temperature, turn.cache):
-            return None, None
-        key = self._cache.key_for(
-            org_id=turn.identity.org_id,
-            model=route.primary.name,
-            system=system,
-            messages=[(m.role, m.content) for m in messages],
-            max_tokens=route.max_tokens,
-            temperature=turn.temperature,
-        )
-        return key, await self._cache.get(key)
 
     # run ------------------------------------------------------------------------------------
 
@@ -442,7 +253,7 @@ class ChatService:
         reply = "".join(progress.produced)
         # The writes are independent, so they overlap; none of them raises.
         stored_reply, *_ = await asyncio.gather(
-            self._store_reply(prepared, reply, outcome) if user_stored else _false(),
+            self._store_reply(prepared, reply, outcome, user_stored=user_stored),
             self._accounting.record_all(outcome.events),
             self._charges.settle(prepared.hold, outcome.usage, outcome.cost_usd),
             self._cache_answer(prepared, reply, outcome),
@@ -500,8 +311,11 @@ class ChatService:
             return False
         return True
 
-    async def _store_reply(self, prepared: PreparedChat, reply: str, outcome: Outcome) -> bool:
-        if prepared.conversation_id is None:
+    async def _store_reply(
+        self, prepared: PreparedChat, reply: str, outcome: Outcome, *, user_stored: bool
+    ) -> bool:
+        """Store the reply beside its question; never a reply to a question not stored."""
+        if not user_stored or prepared.conversation_id is None:
             return False
         route = prepared.route
         metadata: dict[str, Any] = {
@@ -533,10 +347,6 @@ class ChatService:
             logger.error("Reply not stored", error=exc.code, message_id=prepared.reply_message_id)
             return False
         return True
-
-
-async def _false() -> bool:
-    return False
 
 
 def _elapsed_ms(started: float) -> float:

@@ -20,10 +20,11 @@ from parley.chat.openai_compat import (
     CompletionChunkEncoder,
     completion_body,
 )
-from parley.chat.pipeline import ChatService, ChatTurn, Emit, PreparedChat
+from parley.chat.pipeline import ChatService
 from parley.chat.schemas import ChatStreamRequest
 from parley.chat.sse import SseEncoder
 from parley.chat.transport import EventStreamResponse
+from parley.chat.turn import ChatTurn, Emit, PreparedChat
 from parley.chat.turns import turn_from_completion, turn_from_stream
 from parley.http.auth import CurrentIdentity
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from starlette.types import Message, Receive, Scope, Send
 
-    from parley.chat.pipeline import Emit
+    from parley.chat.turn import Emit
 
 __all__ = ["EventEncoder", "EventStreamResponse"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from parley.chat.openai_compat import VIRTUAL_MODELS
-from parley.chat.pipeline import ChatTurn
+from parley.chat.turn import ChatTurn
 from parley.routing.analysis import AttachmentInfo
 
 if TYPE_CHECKING:

@@ -32,11 +32,8 @@ Calibration, checked by the tests: small talk 0.0-0.1; a one-line factual questi
 a 100+ word technical question with code 0.5-0.75; a long multi-question request for
 step-by-step reasoning with code and a long history above 0.75.
 
-English and Spanish: keywords are matched on text normalised with ``unicodedata`` (NFKD,
-accents dropped, casefolded), so "por que" matches "por qué" and "analisis" "análisis".
-Phrases are looked up by word (the text is split into words once; each phrase list is then
-a few set and dict operations), which keeps a typical message near 100 microseconds. Work is
-capped: keywords, code and questions are read from the first ``SCAN_CHARS`` characters and the
+English and Spanish: keywords are matched as phrases on normalised words
+(``parley.routing.phrases``: accents and case do not matter). Work is capped: keywords, code and questions are read from the first ``SCAN_CHARS`` characters and the
 words of the rest are counted by their separators, so a 1 MB message costs a few milliseconds.
 Everything here is pure: no I/O, no clock, the same answer for the same input.
 """
@@ -45,21 +42,15 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+from parley.routing.phrases import PhraseSet, Words, normalise
 
 __all__ = [
     "SCAN_CHARS",
-    "PhraseSet",
     "RequestContext",
     "Scored",
     "TextFeatures",
-    "Words",
-    "normalise",
     "read_text",
     "score_complexity",
 ]
@@ -99,84 +90,6 @@ HISTORY_SIZE_SATURATION_CHARS = 50_000
 
 SMALL_TALK_CAP = 0.05
 SMALL_TALK_MAX_WORDS = 12
-
-
-def normalise(text: str) -> str:
-    """Casefolded, accents dropped: "Por Qué" -> "por que", "Análisis" -> "analisis"."""
-    if text.isascii():
-        return text.lower()
-    # NFKD splits "é" into "e" and a combining accent; dropping the combining marks leaves the
-    # base letters, so Spanish typed with or without accents matches the same phrases.
-    return _COMBINING.sub("", unicodedata.normalize("NFKD", text)).casefold()
-
-
-class Words:
-    """The words of normalised text, in order, and where each one occurs: phrase look-ups are
-    then set and dict operations instead of one regex pass per phrase list."""
-
-    __slots__ = ("positions", "sequence")
-
-    def __init__(self, normalised_text: str) -> None:
-        self.sequence: tuple[str, ...] = tuple(_TOKEN.findall(normalised_text))
-        positions: dict[str, list[int]] = {}
-        for index, word in enumerate(self.sequence):
-            positions.setdefault(word, []).append(index)
-        self.positions: Mapping[str, list[int]] = positions
-
-    def __len__(self) -> int:
-        return len(self.sequence)
-
-
-class PhraseSet:
-    """Phrases matched as whole words, reported by their written form.
-
-    Phrases are written naturally ("por qué", "trade-off") and matched on normalised words, so
-    accents, case, hyphens and spacing do not matter; a plural "s"/"es" on the last word is
-    allowed. Where phrases overlap, the longer one wins: "explain why" is one cue, not two.
-    """
-
-    __slots__ = ("_by_first_word",)
-
-    def __init__(self, phrases: Iterable[str]) -> None:
-        by_first_word: dict[str, list[tuple[tuple[str, ...], str]]] = {}
-        for label in dict.fromkeys(phrases):
-            *lead, last = _TOKEN.findall(normalise(label))
-            for plural in ("", "s", "es"):
-                words = (*lead, last + plural)
-                by_first_word.setdefault(words[0], []).append((words, label))
-        self._by_first_word = {
-            first: tuple(sorted(candidates, key=lambda c: -len(c[0])))
-            for first, candidates in by_first_word.items()
-        }
-
-    def find(self, words: Words) -> tuple[str, ...]:
-        """The distinct phrases found, in order of first appearance."""
-        matches: list[tuple[int, int, str]] = []
-        for first in self._by_first_word.keys() & words.positions.keys():
-            for phrase, label in self._by_first_word[first]:
-                size = len(phrase)
-                matches.extend(
-                    (start, -size, label)
-                    for start in words.positions[first]
-                    if size == 1 or words.sequence[start : start + size] == phrase
-                )
-        matches.sort()
-        found: dict[str, None] = {}
-        covered_until = 0
-        for start, negative_size, label in matches:
-            if start >= covered_until:
-                found[label] = None
-                covered_until = start - negative_size
-        return tuple(found)
-
-    def leading(self, words: Words) -> str | None:
-        """The phrase the text starts with, if any."""
-        if not words.sequence:
-            return None
-        for phrase, label in self._by_first_word.get(words.sequence[0], ()):
-            if words.sequence[: len(phrase)] == phrase:
-                return label
-        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,8 +258,6 @@ def _looks_spanish(text: str, prose: Words) -> bool:
     return spanish > english
 
 
-_COMBINING = re.compile(r"[\u0300-\u036f]")
-_TOKEN = re.compile(r"\w+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # A question mark that ends a clause ("?" before a space, a closing mark or the end), not one
 # inside a URL's query string; "??" and "?!" count once.

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final, Literal, get_args
 
-from parley.routing.complexity import PhraseSet, normalise
+from parley.routing.phrases import PhraseSet, normalise
 
 if TYPE_CHECKING:
     from parley.routing.complexity import RequestContext, TextFeatures

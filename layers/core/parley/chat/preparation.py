@@ -1,0 +1,197 @@
+"""Preparing a chat turn: everything that can refuse it, before a byte of the stream.
+
+    org settings → rate limits, balance and context (at once) → analysis and route → response
+    cache → hold the estimate on the ledger
+
+so that a refusal is a plain HTTP error (422, 402, 404, 429, 503) and consumes nothing but
+the rate-limit slot of a request that was admitted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from typing import TYPE_CHECKING
+
+from parley.chat.cache import ResponseCache
+from parley.chat.charges import Hold
+from parley.chat.limits import rate_rules
+from parley.chat.turn import PreparedChat
+from parley.errors import ValidationFailed
+from parley.ids import new_id
+from parley.providers.base import ChatMessage, GenerationRequest
+from parley.providers.tokens import estimate_tokens
+from parley.routing.analysis import analyse
+from parley.routing.chains import Chains
+from parley.routing.plan import RouteRequest, plan_route
+
+if TYPE_CHECKING:
+    from parley.budget.ratelimit import RateLimiter
+    from parley.chat.cache import CachedAnswer
+    from parley.chat.charges import Charges
+    from parley.chat.memory import ConversationMemory
+    from parley.chat.turn import ChatTurn
+    from parley.config import Settings
+    from parley.orgs.cache import OrgSettingsCache
+    from parley.orgs.settings import OrgSettings
+    from parley.providers.catalog import Catalog
+    from parley.providers.registry import ProviderRegistry
+    from parley.routing.plan import Route
+
+__all__ = ["Preparation"]
+
+
+class Preparation:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        catalog: Catalog,
+        registry: ProviderRegistry,
+        memory: ConversationMemory,
+        orgs: OrgSettingsCache,
+        limiter: RateLimiter,
+        charges: Charges,
+        cache: ResponseCache,
+    ) -> None:
+        self._settings = settings
+        self._catalog = catalog
+        self._registry = registry
+        self._memory = memory
+        self._orgs = orgs
+        self._limiter = limiter
+        self._charges = charges
+        self._cache = cache
+
+    async def prepare(self, turn: ChatTurn) -> PreparedChat:
+        """Everything that can refuse the request, so that it fails as a plain HTTP error: a
+        bad body (422), an empty balance (402), another user's conversation (404), a rate
+        limit (429), an unconfigured model (503)."""
+        limit = self._settings.max_message_chars
+        if len(turn.message) > limit:
+            raise ValidationFailed(f"message: at most {limit} characters")
+        identity = turn.identity
+        org = await self._orgs.get(identity.org_id)
+        # Three independent round trips at once. All finish before any refusal is raised, and
+        # only the rate limiter consumes anything (nothing when it refuses).
+        admitted = asyncio.ensure_future(self._limiter.acquire(rate_rules(identity, org)))
+        balance_read = asyncio.ensure_future(self._charges.balance(identity.org_id))
+        context_read = asyncio.ensure_future(self._context(turn))
+        await asyncio.wait((admitted, balance_read, context_read))
+        admitted.result().raise_if_refused()
+        context = context_read.result()
+        balance = balance_read.result()
+        conversation_id, new_conversation, history = context
+
+        system = turn.system or self._settings.system_prompt
+        prompt = turn.message + turn.prompt_suffix
+        earlier = [m.content for m in history]
+        route_request = RouteRequest(
+            mode=turn.mode or org.default_mode,
+            analysis=analyse(
+                turn.message,
+                history=earlier,
+                attachments=turn.attachments,
+                tools=turn.tools,
+            ),
+            prompt_tokens=estimate_tokens(system, earlier, prompt),
+            model=turn.model,
+            max_tokens=turn.max_tokens,
+            balance_tokens=balance,
+        )
+        route = self._route(route_request, org)
+        messages = [*history, ChatMessage("user", prompt)]
+        cache_key, cached = await self._cached(turn, org, route, system, messages)
+        hold = Hold(new_id())
+        if cached is None:
+            route, hold = await self._charges.hold(
+                identity=identity,
+                route=route,
+                settings=org,
+                balance=balance,
+                charge_id=hold.charge_id,
+                cheaper=lambda left: self._cheaper(route_request, org, route, left),
+            )
+        return PreparedChat(
+            turn=turn,
+            org=org,
+            route=route,
+            conversation_id=conversation_id,
+            new_conversation=new_conversation,
+            user_message_id=new_id(),
+            reply_message_id=new_id(),
+            history=history,
+            request=GenerationRequest(
+                messages=messages,
+                system=system,
+                max_tokens=route.max_tokens,
+                temperature=turn.temperature,
+            ),
+            hold=hold,
+            cache_key=cache_key,
+            cached=cached,
+        )
+
+    # prepare --------------------------------------------------------------------------------
+
+    async def _context(self, turn: ChatTurn) -> tuple[str | None, bool, list[ChatMessage]]:
+        if turn.history is not None:
+            return None, False, list(turn.history)
+        if turn.conversation_id is not None:
+            return (
+                turn.conversation_id,
+                False,
+                await self._memory.context(turn.identity, turn.conversation_id),
+            )
+        return new_id(), True, []
+
+    def _chains(self, org: OrgSettings) -> Chains:
+        tiers = org.tiers
+        return Chains(
+            self._catalog,
+            self._registry.is_available,
+            {
+                "light": tiers.light.models,
+                "standard": tiers.standard.models,
+                "heavy": tiers.heavy.models,
+                "long_context": org.long_context.models,
+                "cheap": org.cheap_models,
+                "smart": org.smart_models,
+            },
+            preferred=self._settings.default_model,
+        )
+
+    def _route(self, request: RouteRequest, org: OrgSettings) -> Route:
+        return plan_route(request, catalog=self._catalog, chains=self._chains(org), settings=org)
+
+    def _cheaper(self, request: RouteRequest, org: OrgSettings, refused: Route, left: int) -> Route:
+        """An ``auto`` request the balance cannot pay for: the cheap chain, with the output
+        budget the balance covers."""
+        budget = min(left, org.tiers.light.max_tokens)
+        cheap = self._route(dataclasses.replace(request, mode="cheap", max_tokens=budget), org)
+        reason = (
+            f"auto mode: the balance cannot pay for {refused.primary.name} with "
+            f"{refused.max_tokens} tokens, so the cheap chain with {budget}; "
+            f"{request.analysis.reason()}"
+        )
+        return dataclasses.replace(cheap, mode="auto", reason=reason)
+
+    async def _cached(
+        self,
+        turn: ChatTurn,
+        org: OrgSettings,
+        route: Route,
+        system: str,
+        messages: list[ChatMessage],
+    ) -> tuple[str | None, CachedAnswer | None]:
+        if not org.cache.enabled or not ResponseCache.is_cacheable(turn.temperature, turn.cache):
+            return None, None
+        key = self._cache.key_for(
+            org_id=turn.identity.org_id,
+            model=route.primary.name,
+            system=system,
+            messages=[(m.role, m.content) for m in messages],
+            max_tokens=route.max_tokens,
+            temperature=turn.temperature,
+        )
+        return key, await self._cache.get(key)

@@ -389,3 +389,51 @@ async def test_health_window_counts_in_one_counter_per_bucket(
     assert await window.tally("m") == Tally(2, 1)
     await window.clear("m")
     assert await window.tally("m") == Tally(0, 0)
+
+
+class CountingStore(MemoryHotStore):
+    """The memory store, counting reads of circuit state keys."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.state_reads = 0
+
+    async def get(self, key: str) -> str | None:
+        if ":s:" in key:
+            self.state_reads += 1
+        return await super().get(key)
+
+
+async def test_a_state_copy_spares_the_request_path_a_read_per_call(clock: FakeClock) -> None:
+    store = CountingStore(clock=clock)
+    local = FakeClock(0.0)
+    cached = CircuitBreaker(store, clock=clock, state_cache_seconds=1.0, local_clock=local)
+    for _ in range(5):
+        assert (await cached.allow(MODEL)).allowed
+    assert store.state_reads == 1
+    local.advance(1.0)
+    await cached.allow(MODEL)
+    assert store.state_reads == 2
+
+
+async def test_a_copy_sees_another_environments_trip_once_it_expires(clock: FakeClock) -> None:
+    store = MemoryHotStore(clock=clock)
+    local = FakeClock(0.0)
+    cached = CircuitBreaker(store, clock=clock, state_cache_seconds=1.0, local_clock=local)
+    assert (await cached.allow(MODEL)).allowed
+    await trip(CircuitBreaker(store, clock=clock))  # another environment
+    assert (await cached.allow(MODEL)).allowed  # its copy is still fresh
+    local.advance(1.0)
+    assert not (await cached.allow(MODEL)).allowed
+    # Its own trip is seen at once, and health pages always read the store.
+    await trip(cached, model="other")
+    assert not (await cached.allow("other")).allowed
+    assert (await cached.state(MODEL)).status == "open"
+
+
+async def test_without_a_copy_every_call_reads_the_state(clock: FakeClock) -> None:
+    store = CountingStore(clock=clock)
+    plain = CircuitBreaker(store, clock=clock)
+    for _ in range(3):
+        await plain.allow(MODEL)
+    assert store.state_reads == 3

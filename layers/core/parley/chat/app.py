@@ -152,4 +152,6 @@ def _breaker(settings: Settings, hot: HotStore) -> CircuitBreaker:
         min_requests=settings.breaker_min_requests,
         open_seconds=settings.breaker_open_seconds,
     )
-    return CircuitBreaker(hot, policy)
+    # A second's copy per environment: the request path then reads a circuit about once a
+    # second per model, not before every call (parley.routing.breaker says why that is safe).
+    return CircuitBreaker(hot, policy, state_cache_seconds=1.0)

@@ -28,6 +28,13 @@ write wins, harmless). Outcomes that arrive while the circuit is open (calls adm
 opened) are counted but never move the cool-down; a probe outcome that finds the circuit already
 closed (by another probe) counts as an ordinary outcome.
 
+Each environment may keep what it read of a circuit for ``state_cache_seconds`` (a second in
+the deployed app), so that under load the request path reads the state key about once a second
+per model instead of before every call. The cost is bounded and harmless either way: for up to
+that long an environment may send a call to a model another environment just tripped (it fails
+over as any failure does) or skip one a probe just closed (the next model answers). Its own
+openings and closings update its copy at once.
+
 The breaker must never break chat: when the store fails, ``allow`` lets the call through and
 ``record`` drops the outcome, both with a warning. Why not pybreaker, purgatory or aiobreaker:
 their shared state is redis-py over TCP (no Upstash REST, no DynamoDB), they trip on
@@ -110,11 +117,18 @@ class CircuitBreaker:
         policy: BreakerPolicy = BreakerPolicy(),
         clock: Callable[[], float] = time.time,
         prefix: str = "breaker",
+        *,
+        state_cache_seconds: float = 0.0,
+        local_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
         self._policy = policy
         self._clock = clock
         self._prefix = prefix
+        self._cache_seconds = state_cache_seconds
+        self._local_clock = local_clock
+        # model -> (until when this copy may be used, on the local clock; open_until)
+        self._seen: dict[str, tuple[float, float | None]] = {}
         self._window = HealthWindow(
             store,
             window_seconds=policy.window_seconds,
@@ -167,13 +181,13 @@ class CircuitBreaker:
     async def state(self, model: str) -> BreakerState:
         """The circuit and its window's counts, for health pages; store errors propagate."""
         open_until, window = await asyncio.gather(
-            self._open_until(model), self._window.tally(model)
+            self._open_until(model, fresh=True), self._window.tally(model)
         )
         return BreakerState(model, self._status(open_until), open_until, window)
 
     async def _record(self, model: str, *, success: bool, probe: bool) -> BreakerState:
         if probe:
-            open_until = await self._open_until(model)
+            open_until = await self._open_until(model, fresh=True)  # rare: read the truth
             if open_until is not None:
                 return await self._settle_probe(model, success=success)
             # Another probe closed the circuit already: this is an ordinary outcome.
@@ -213,6 +227,7 @@ class CircuitBreaker:
         # between the two steps.
         await self._window.clear(model)
         await self._store.delete(self._state_key(model))
+        self._remember(model, None)
         logger.info("Circuit closed after a successful probe", model=model)
         return BreakerState(model, "closed", window=Tally())
 
@@ -223,16 +238,23 @@ class CircuitBreaker:
             json.dumps({"open_until": until}),
             ttl_seconds=self._policy.open_seconds + self._policy.window_seconds,
         )
+        self._remember(model, until)
         return until
 
-    async def _open_until(self, model: str) -> float | None:
+    async def _open_until(self, model: str, *, fresh: bool = False) -> float | None:
+        seen = self._seen.get(model)
+        if not fresh and seen is not None and self._local_clock() < seen[0]:
+            return seen[1]
         raw = await self._store.get(self._state_key(model))
-        if raw is None:
-            return None
-        until = _parse_open_until(raw)
-        if until is None:
+        until = None if raw is None else _parse_open_until(raw)
+        if raw is not None and until is None:
             logger.warning("Circuit state unreadable; treated as closed", model=model)
+        self._remember(model, until)
         return until
+
+    def _remember(self, model: str, open_until: float | None) -> None:
+        if self._cache_seconds > 0:
+            self._seen[model] = (self._local_clock() + self._cache_seconds, open_until)
 
     def _status(self, open_until: float | None) -> Status:
         if open_until is None:

@@ -33,9 +33,10 @@ a 100+ word technical question with code 0.5-0.75; a long multi-question request
 step-by-step reasoning with code and a long history above 0.75.
 
 English and Spanish: keywords are matched as phrases on normalised words
-(``parley.routing.phrases``: accents and case do not matter). Work is capped: keywords, code and questions are read from the first ``SCAN_CHARS`` characters and the
-words of the rest are counted by their separators, so a 1 MB message costs a few milliseconds.
-Everything here is pure: no I/O, no clock, the same answer for the same input.
+(``parley.routing.phrases``: accents and case do not matter). Work is capped: keywords, code
+and questions are read from the first ``SCAN_CHARS`` characters and the words of the rest are
+counted by their separators, so a 1 MB message costs a few milliseconds. Everything here is
+pure: no I/O, no clock, the same answer for the same input.
 """
 
 from __future__ import annotations

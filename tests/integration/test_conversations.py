@@ -142,3 +142,45 @@ def test_creating_tables_again_leaves_existing_ones_alone(
     definitions = table_definitions(load_template(TEMPLATE))
     assert create_tables(dynamodb, settings, definitions) == []
     assert repo.get(ALICE, kept.id).title == "survives a restart"
+
+
+def test_a_reply_is_found_by_id_alone_by_its_owner_only(repo: ConversationRepository) -> None:
+    conversation = repo.create(ALICE)
+    question = repo.add_message(ALICE, conversation.id, role="user", content="Hi?")
+    reply = repo.add_message(ALICE, conversation.id, role="assistant", content="Hello.")
+    found = repo.find_reply(ALICE, reply.id)
+    assert (found.id, found.conversation_id, found.content) == (reply.id, conversation.id, "Hello.")
+    assert repo.message_before(conversation.id, reply.id) == question
+    assert repo.message_before(conversation.id, question.id) is None
+    for stranger in (BOB, ALICE_ELSEWHERE):
+        with pytest.raises(NotFound):
+            repo.find_reply(stranger, reply.id)
+    with pytest.raises(NotFound):  # only replies are indexed
+        repo.find_reply(ALICE, question.id)
+
+
+def test_a_conversation_is_listed_under_its_last_days_activity_shard(
+    repo: ConversationRepository, settings: Settings, dynamodb: DynamoDBClient
+) -> None:
+    from parley.state.conversation_keys import (
+        ACTIVITY_INDEX,
+        activity_key,
+        activity_owner,
+        activity_shard,
+    )
+    from parley.state.items import from_item, to_item
+
+    conversation = repo.create(ALICE)
+    repo.add_message(ALICE, conversation.id, role="user", content="Hi")
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    items = dynamodb.query(
+        TableName=settings.conversations_table,
+        IndexName=ACTIVITY_INDEX,
+        KeyConditionExpression="gsi2pk = :day",
+        ExpressionAttributeValues=to_item(
+            {":day": activity_key(day, activity_shard("acme", "alice"))}
+        ),
+    )["Items"]
+    entries = [from_item(item) for item in items]
+    assert [activity_owner(entry["gsi2sk"]) for entry in entries] == [("acme", "alice")]
+    assert entries[0]["pk"] == f"CONV#{conversation.id}"

@@ -48,9 +48,10 @@ def test_definitions_carry_keys_indexes_and_ttl_from_the_template() -> None:
     conversations = by_id["ConversationsTable"].create_table
     assert conversations["BillingMode"] == "PAY_PER_REQUEST"
     assert [k["AttributeName"] for k in conversations["KeySchema"]] == ["pk", "sk"]
-    assert [i["IndexName"] for i in conversations["GlobalSecondaryIndexes"]] == ["gsi1"]
+    assert [i["IndexName"] for i in conversations["GlobalSecondaryIndexes"]] == ["gsi1", "gsi2"]
     assert "PointInTimeRecoverySpecification" not in conversations  # not a CreateTable key
     assert by_id["HotTable"].ttl_attribute == "ttl"
+    assert by_id["IdempotencyTable"].ttl_attribute == "expiration"  # Powertools' default
 
 
 def test_a_table_without_its_variable_is_a_configuration_error() -> None:

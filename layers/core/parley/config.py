@@ -97,6 +97,13 @@ class Settings(BaseSettings):
         default="parley-accounts",
         description="Org settings, token balances, reservations and daily spend.",
     )
+    feedback_table: str = Field(
+        default="parley-feedback", description="Feedback and corrections table."
+    )
+    idempotency_table: str = Field(
+        default="parley-idempotency",
+        description="Powertools Idempotency records (feedback submissions, job runs).",
+    )
     usage_retention_days: int = Field(
         default=90, gt=0, description="Days a usage event is kept before TTL deletes it."
     )

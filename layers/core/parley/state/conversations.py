@@ -20,6 +20,17 @@ from parley.clock import now_iso
 from parley.errors import Conflict, NotFound
 from parley.ids import new_id
 from parley.state.client import dynamodb_client
+from parley.state.conversation_keys import (
+    OWNER_INDEX,
+    REPLY_INDEX,
+    activity_key,
+    activity_shard,
+    activity_sort_key,
+    conversation_pk,
+    message_sk,
+    owner_key,
+    reply_key,
+)
 from parley.state.errors import dynamodb_errors, error_code
 from parley.state.items import from_item, to_item
 from parley.state.paging import decode_cursor, encode_cursor
@@ -38,8 +49,6 @@ __all__ = ["Conversation", "ConversationRepository", "Message", "MessageStatus",
 
 Role = Literal["user", "assistant", "system"]
 MessageStatus = Literal["complete", "incomplete"]
-
-_OWNER_INDEX = "gsi1"
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,8 @@ class Message:
     status: MessageStatus
     created_at: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The latest feedback on a reply (``parley.feedback``): thumbs, rating, satisfaction.
+    feedback: dict[str, Any] | None = None
 
 
 class ConversationRepository:
@@ -96,6 +107,7 @@ class ConversationRepository:
             "sk": "META",
             "gsi1pk": _owner_key(owner),
             "gsi1sk": f"{now}#{conversation_id}",
+            **_activity(owner, conversation_id, now),
             "type": "conversation",
             "org_id": owner.org_id,
             "user_id": owner.user_id,
@@ -141,7 +153,7 @@ class ConversationRepository:
         owner_key = _owner_key(owner)
         query: dict[str, Any] = {
             "TableName": self._table,
-            "IndexName": _OWNER_INDEX,
+            "IndexName": OWNER_INDEX,
             "KeyConditionExpression": "gsi1pk = :owner",
             "ExpressionAttributeValues": to_item({":owner": owner_key}),
             "ScanIndexForward": False,
@@ -184,7 +196,7 @@ class ConversationRepository:
         )
         item = {
             "pk": _pk(conversation_id),
-            "sk": f"MSG#{message.id}",
+            "sk": message_sk(message.id),
             "type": "message",
             "message_id": message.id,
             "org_id": owner.org_id,
@@ -195,6 +207,9 @@ class ConversationRepository:
             "created_at": now,
             "metadata": message.metadata,
         }
+        if role == "assistant":
+            item["gsi2pk"] = reply_key(owner.org_id, owner.user_id, message.id)
+            item["gsi2sk"] = conversation_id
         if new_conversation_title is not None:
             conversation = self._conversation_item(
                 owner, conversation_id, new_conversation_title, now
@@ -207,15 +222,19 @@ class ConversationRepository:
             }
             self._transact([{"Put": opening}, {"Put": self._message_put(item)}], message.id)
             return message
+        activity = _activity(owner, conversation_id, now)
         touch: UpdateTypeDef = {
             "TableName": self._table,
             "Key": to_item({"pk": _pk(conversation_id), "sk": "META"}),
-            "UpdateExpression": "SET updated_at = :now, gsi1sk = :order ADD message_count :one",
+            "UpdateExpression": "SET updated_at = :now, gsi1sk = :order, "
+            "gsi2pk = :active, gsi2sk = :who ADD message_count :one",
             "ConditionExpression": "org_id = :org AND user_id = :user",
             "ExpressionAttributeValues": to_item(
                 {
                     ":now": now,
                     ":order": f"{now}#{conversation_id}",
+                    ":active": activity["gsi2pk"],
+                    ":who": activity["gsi2sk"],
                     ":one": 1,
                     ":org": owner.org_id,
                     ":user": owner.user_id,
@@ -250,6 +269,60 @@ class ConversationRepository:
                     raise Conflict(f"Message {message_id} already exists.") from exc
                 raise
 
+    def find_reply(self, owner: Identity, message_id: str) -> Message:
+        """One of the owner's assistant replies, by id alone (index ``gsi2``, then a consistent
+        GetItem). NotFound for a missing reply, another user's, or one not yet indexed (the
+        index is eventually consistent: a reply is findable within about a second)."""
+        with dynamodb_errors(self._table):
+            found = self._client.query(
+                TableName=self._table,
+                IndexName=REPLY_INDEX,
+                KeyConditionExpression="gsi2pk = :reply",
+                ExpressionAttributeValues=to_item(
+                    {":reply": reply_key(owner.org_id, owner.user_id, message_id)}
+                ),
+                Limit=1,
+            ).get("Items", [])
+            if not found:
+                raise NotFound("No such message.")
+            key = from_item(found[0])
+            item = self._client.get_item(
+                TableName=self._table,
+                Key=to_item({"pk": key["pk"], "sk": key["sk"]}),
+                ConsistentRead=True,
+            ).get("Item")
+        values = from_item(item) if item else None
+        if (
+            values is None
+            or values.get("org_id") != owner.org_id
+            or values.get("user_id") != owner.user_id
+        ):
+            raise NotFound("No such message.")
+        return _message(values)
+
+    def message_before(self, conversation_id: str, message_id: str) -> Message | None:
+        """The message just before ``message_id`` (a reply's question). The caller has
+        checked ownership."""
+        with dynamodb_errors(self._table):
+            items = self._client.query(
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :this",
+                ExpressionAttributeValues=to_item(
+                    {
+                        ":pk": _pk(conversation_id),
+                        ":first": "MSG#",
+                        ":this": message_sk(message_id),
+                    }
+                ),
+                ScanIndexForward=False,
+                Limit=2,  # the message itself, then the one before it
+            ).get("Items", [])
+        for item in items:
+            values = from_item(item)
+            if values["sk"] < message_sk(message_id):
+                return _message(values)
+        return None
+
     def recent_messages(self, conversation_id: str, *, limit: int) -> list[Message]:
         """The last ``limit`` messages, oldest first. The caller has checked ownership."""
         with dynamodb_errors(self._table):
@@ -264,11 +337,20 @@ class ConversationRepository:
 
 
 def _pk(conversation_id: str) -> str:
-    return f"CONV#{conversation_id}"
+    return conversation_pk(conversation_id)
 
 
 def _owner_key(owner: Identity) -> str:
-    return f"OWNER#{owner.org_id}#{owner.user_id}"
+    return owner_key(owner.org_id, owner.user_id)
+
+
+def _activity(owner: Identity, conversation_id: str, now: str) -> dict[str, str]:
+    """The conversation's entry in the activity index: its last message's UTC day."""
+    shard = activity_shard(owner.org_id, owner.user_id)
+    return {
+        "gsi2pk": activity_key(now[:10], shard),
+        "gsi2sk": activity_sort_key(owner.org_id, owner.user_id, conversation_id),
+    }
 
 
 def _owns(owner: Identity, conversation: Conversation) -> bool:
@@ -296,4 +378,5 @@ def _message(item: dict[str, Any]) -> Message:
         status=item["status"],
         created_at=item["created_at"],
         metadata=item.get("metadata", {}),
+        feedback=item.get("feedback"),
     )

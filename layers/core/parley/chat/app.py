@@ -21,6 +21,8 @@ from parley.hot.factory import create_hot_store
 from parley.http.app import create_app
 from parley.orgs.api import router as orgs_router
 from parley.orgs.app import install_org_state
+from parley.preferences.repository import PreferencesRepository
+from parley.preferences.smart import SmartDefaults
 from parley.providers.catalog import load_catalog
 from parley.providers.keys import ApiKeys
 from parley.providers.registry import ProviderRegistry
@@ -125,6 +127,7 @@ def create_chat_app(
         charges=Charges(ledger, unmetered_seconds=settings.org_settings_cache_seconds),
         failover=Failover(registry, _breaker(settings, hot), _retry_policy(settings)),
         cache=ResponseCache(hot),
+        preferences=SmartDefaults(PreferencesRepository(settings.accounts_table, client=client)),
     )
     app.state.idempotency = IdempotencyStore(
         hot,

@@ -19,6 +19,8 @@ class Meta:
     message_id: str
     route: dict[str, Any]
     context: dict[str, Any] = field(default_factory=dict)
+    # {"panel", "detected_from", "values"}; empty for endpoints that do not carry it.
+    smart_defaults: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

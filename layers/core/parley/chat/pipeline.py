@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from parley.chat.turn import ChatTurn, Emit, PreparedChat
     from parley.config import Settings
     from parley.orgs.cache import OrgSettingsCache
+    from parley.preferences.smart import SmartDefaults
     from parley.providers.base import Finish
     from parley.providers.catalog import Catalog
     from parley.providers.registry import ProviderRegistry
@@ -74,6 +75,7 @@ class ChatService:
         charges: Charges,
         failover: Failover,
         cache: ResponseCache,
+        preferences: SmartDefaults | None = None,
     ) -> None:
         self._catalog = catalog
         self._registry = registry
@@ -91,6 +93,7 @@ class ChatService:
             limiter=limiter,
             charges=charges,
             cache=cache,
+            preferences=preferences,
         )
 
     @property
@@ -154,6 +157,7 @@ class ChatService:
                 "max_tokens": route.max_tokens,
             },
             context={"message_count": len(prepared.history)},
+            smart_defaults=prepared.smart_defaults,
         )
 
     def _start_user_write(self, prepared: PreparedChat) -> asyncio.Task[None] | None:

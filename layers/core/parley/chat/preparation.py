@@ -1,7 +1,7 @@
 """Preparing a chat turn: everything that can refuse it, before a byte of the stream.
 
-    org settings → rate limits, balance and context (at once) → analysis and route → response
-    cache → hold the estimate on the ledger
+    org settings → rate limits, balance, context and preferences (at once) → analysis and
+    route → response cache → hold the estimate on the ledger
 
 so that a refusal is a plain HTTP error (422, 402, 404, 429, 503) and consumes nothing but
 the rate-limit slot of a request that was admitted.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from parley.chat.cache import ResponseCache
 from parley.chat.charges import Hold
@@ -19,6 +19,7 @@ from parley.chat.limits import rate_rules
 from parley.chat.turn import PreparedChat
 from parley.errors import ValidationFailed
 from parley.ids import new_id
+from parley.preferences.smart import EMPTY_SMART_DEFAULTS, SmartDefaults
 from parley.providers.base import ChatMessage, GenerationRequest
 from parley.providers.tokens import estimate_tokens
 from parley.routing.analysis import analyse
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from parley.config import Settings
     from parley.orgs.cache import OrgSettingsCache
     from parley.orgs.settings import OrgSettings
+    from parley.preferences.repository import StoredPreferences
     from parley.providers.catalog import Catalog
     from parley.providers.registry import ProviderRegistry
     from parley.routing.plan import Route
@@ -53,6 +55,7 @@ class Preparation:
         limiter: RateLimiter,
         charges: Charges,
         cache: ResponseCache,
+        preferences: SmartDefaults | None = None,
     ) -> None:
         self._settings = settings
         self._catalog = catalog
@@ -62,6 +65,7 @@ class Preparation:
         self._limiter = limiter
         self._charges = charges
         self._cache = cache
+        self._preferences = preferences
 
     async def prepare(self, turn: ChatTurn) -> PreparedChat:
         """Everything that can refuse the request, so that it fails as a plain HTTP error: a
@@ -72,12 +76,14 @@ class Preparation:
             raise ValidationFailed(f"message: at most {limit} characters")
         identity = turn.identity
         org = await self._orgs.get(identity.org_id)
-        # Three independent round trips at once. All finish before any refusal is raised, and
-        # only the rate limiter consumes anything (nothing when it refuses).
+        # Independent round trips at once. All finish before any refusal is raised, and only
+        # the rate limiter consumes anything (nothing when it refuses). The preferences read
+        # never raises: a chat goes on without smart defaults.
         admitted = asyncio.ensure_future(self._limiter.acquire(rate_rules(identity, org)))
         balance_read = asyncio.ensure_future(self._charges.balance(identity.org_id))
         context_read = asyncio.ensure_future(self._context(turn))
-        await asyncio.wait((admitted, balance_read, context_read))
+        preferences_read = asyncio.ensure_future(self._read_preferences(turn))
+        await asyncio.wait((admitted, balance_read, context_read, preferences_read))
         admitted.result().raise_if_refused()
         context = context_read.result()
         balance = balance_read.result()
@@ -130,6 +136,7 @@ class Preparation:
             hold=hold,
             cache_key=cache_key,
             cached=cached,
+            smart_defaults=self._smart_defaults(turn, org, preferences_read.result()),
         )
 
     # prepare --------------------------------------------------------------------------------
@@ -144,6 +151,24 @@ class Preparation:
                 await self._memory.context(turn.identity, turn.conversation_id),
             )
         return new_id(), True, []
+
+    async def _read_preferences(self, turn: ChatTurn) -> StoredPreferences | None:
+        # Only the stream's meta carries smart defaults: the OpenAI-compatible endpoint has
+        # nowhere to put them, so it does not pay for the read.
+        if self._preferences is None or turn.endpoint != "stream":
+            return None
+        return await self._preferences.read(turn.identity)
+
+    def _smart_defaults(
+        self, turn: ChatTurn, org: OrgSettings, stored: StoredPreferences | None
+    ) -> dict[str, Any]:
+        if self._preferences is None or turn.endpoint != "stream":
+            return {}
+        if stored is None:
+            return dict(EMPTY_SMART_DEFAULTS)
+        return SmartDefaults.payload(
+            stored, message=turn.message, requested_panel=turn.requested_panel, org=org
+        )
 
     def _chains(self, org: OrgSettings) -> Chains:
         tiers = org.tiers

@@ -24,6 +24,7 @@ def event_payload(event: ChatEvent) -> dict[str, Any]:
             "conversation_id": event.conversation_id,
             "message_id": event.message_id,
             "route": event.route,
+            "smart_defaults": event.smart_defaults,
             "context": event.context,
         }
     if isinstance(event, Switched):

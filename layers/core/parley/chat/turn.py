@@ -51,6 +51,12 @@ class ChatTurn:
     def stores(self) -> bool:
         return self.history is None
 
+    @property
+    def requested_panel(self) -> str | None:
+        """The preferences panel the client's form is for, when it said (``panel``)."""
+        panel = self.metadata.get("panel")
+        return panel if isinstance(panel, str) else None
+
 
 @dataclass(frozen=True)
 class PreparedChat:
@@ -66,3 +72,5 @@ class PreparedChat:
     hold: Hold
     cache_key: str | None = None  # where a complete answer is cached
     cached: CachedAnswer | None = None  # the answer, when the cache had it
+    # The caller's preferences for the request's panel, for ``meta`` (parley.preferences.smart).
+    smart_defaults: dict[str, Any] = field(default_factory=dict)

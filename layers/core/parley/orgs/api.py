@@ -9,7 +9,6 @@ ETag (not 204), so a client can keep editing conditionally without another GET.
 """
 
 # No `from __future__ import annotations`: FastAPI reads these annotations at runtime.
-import re
 from typing import Annotated, Any
 
 import anyio
@@ -19,13 +18,13 @@ from fastapi.responses import JSONResponse
 
 from parley.auth.identity import Identity
 from parley.budget.ledger import AsyncLedger
-from parley.errors import BadRequest, PreconditionFailed
 from parley.http.auth import CurrentIdentity, require_scopes
+from parley.http.etag import etag, expected_version
 from parley.orgs.cache import OrgSettingsCache
 from parley.orgs.repository import OrgSettingsRepository, StoredSettings
 from parley.providers.catalog import Catalog
 
-__all__ = ["MANAGE_SCOPE", "etag", "router"]
+__all__ = ["MANAGE_SCOPE", "router"]
 
 MANAGE_SCOPE = "org:manage"
 
@@ -41,17 +40,12 @@ IfMatch = Annotated[
     ),
 ]
 
-_ETAG = re.compile(r'^"(\d{1,18})"$')
 # The body is documented as a merge patch; application/json is accepted as well.
 _MERGE_PATCH = {
     "requestBody": {
         "content": {"application/merge-patch+json": {"schema": {"type": "object"}}},
     }
 }
-
-
-def etag(version: int) -> str:
-    return f'"{version}"'
 
 
 def _cache(request: Request) -> OrgSettingsCache:
@@ -75,20 +69,7 @@ def _catalog(request: Request) -> Catalog:
 
 
 def _expected_version(if_match: str | None) -> int | None:
-    """The version ``If-Match`` names; None for no header or ``*`` (the settings always
-    exist: an org that never saved any has the defaults, version 0)."""
-    if if_match is None or if_match.strip() == "*":
-        return None
-    tags = [tag.strip() for tag in if_match.split(",") if tag.strip()]
-    if len(tags) != 1:
-        raise BadRequest('If-Match takes one ETag, e.g. "3", or *.')
-    match = _ETAG.fullmatch(tags[0])
-    if match is None:
-        # A weak or malformed tag cannot match a strong ETag (If-Match compares strongly).
-        raise PreconditionFailed(
-            f"If-Match {tags[0]} does not match; send the ETag from GET /v1/org/settings."
-        )
-    return int(match.group(1))
+    return expected_version(if_match, read_from="/v1/org/settings")
 
 
 def _settings_response(stored: StoredSettings) -> JSONResponse:

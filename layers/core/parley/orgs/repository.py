@@ -18,21 +18,24 @@ different document that later reaches version 3 again.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from parley.clock import iso_from_epoch
-from parley.errors import ConfigurationError, Conflict, PreconditionFailed, ValidationFailed
+from parley.errors import ConfigurationError, PreconditionFailed, ValidationFailed
 from parley.orgs.merge import deep_merge
 from parley.orgs.settings import OrgSettings
-from parley.state.client import dynamodb_client
-from parley.state.errors import dynamodb_errors, error_code
+from parley.state.versioned import (
+    VersionedTable,
+    check_version,
+    dump_document,
+    load_document,
+    write_with_retries,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection
@@ -77,8 +80,8 @@ def effective_settings(overrides: dict[str, Any]) -> OrgSettings:
 
 
 class OrgSettingsRepository:
-    """Reads and conditional writes of the settings item; every read is one consistent
-    GetItem, so a write is seen at once by the next read anywhere."""
+    """Reads and conditional writes of the settings item (``parley.state.versioned``); every
+    read is one consistent GetItem, so a write is seen at once by the next read anywhere."""
 
     def __init__(
         self,
@@ -88,8 +91,7 @@ class OrgSettingsRepository:
         clock: Callable[[], float] = time.time,
         attempts: int = 3,
     ) -> None:
-        self._table = table_name
-        self._client = client or dynamodb_client()
+        self._items = VersionedTable(table_name, client=client)
         self._clock = clock
         self._attempts = attempts
 
@@ -132,57 +134,52 @@ class OrgSettingsRepository:
         if not isinstance(patch, dict):
             raise ValidationFailed("The settings patch must be a JSON object.")
         _refuse_non_finite(patch)
-        for _ in range(self._attempts):
+
+        def attempt() -> StoredSettings | None:
             current = self._read(org_id)
-            _check_version(current.version, expected_version)
+            check_version(current.version, expected_version, lambda: _stale(expected_version))
             overrides = deep_merge(current.overrides, patch)
             settings = _validated(overrides, known_models)
             overrides = _normalised(overrides, settings.model_dump(mode="json"))
-            saved = self._write(org_id, current.version, overrides, settings, updated_by)
-            if saved is not None:
-                return saved
-            if expected_version is not None:
-                raise _stale(expected_version)
-        raise Conflict("The settings kept changing while being saved; read them and try again.")
+            return self._write(org_id, current.version, overrides, settings, updated_by)
+
+        return write_with_retries(
+            attempt,
+            attempts=self._attempts,
+            expected_version=expected_version,
+            stale=lambda: _stale(expected_version),
+            gave_up="The settings kept changing while being saved; read them and try again.",
+        )
 
     def reset(
         self, org_id: str, *, expected_version: int | None, updated_by: str
     ) -> StoredSettings:
         """Return the org to the defaults (conditional like ``update``). An org that never
         saved settings is left as it is: it has the defaults already."""
-        for _ in range(self._attempts):
+
+        def attempt() -> StoredSettings | None:
             current = self._read(org_id)
-            _check_version(current.version, expected_version)
+            check_version(current.version, expected_version, lambda: _stale(expected_version))
             if current.version == 0:
                 return StoredSettings(org_id=org_id, settings=OrgSettings())
-            saved = self._write(org_id, current.version, {}, OrgSettings(), updated_by)
-            if saved is not None:
-                return saved
-            if expected_version is not None:
-                raise _stale(expected_version)
-        raise Conflict("The settings kept changing while being reset; read them and try again.")
+            return self._write(org_id, current.version, {}, OrgSettings(), updated_by)
+
+        return write_with_retries(
+            attempt,
+            attempts=self._attempts,
+            expected_version=expected_version,
+            stale=lambda: _stale(expected_version),
+            gave_up="The settings kept changing while being reset; read them and try again.",
+        )
 
     # Helpers -----------------------------------------------------------------------------
 
     def _read(self, org_id: str) -> _Raw:
-        from parley.state.items import from_item, to_item
-
-        with dynamodb_errors(self._table):
-            item = self._client.get_item(
-                TableName=self._table, Key=to_item(_key(org_id)), ConsistentRead=True
-            ).get("Item")
-        if item is None:
-            return _Raw(overrides={}, version=0)
-        values = from_item(dict(item))
-        try:
-            overrides = json.loads(values.get("overrides") or "{}")
-        except ValueError:
-            overrides = None
-        if not isinstance(overrides, dict):
-            raise ConfigurationError(f"The stored settings of org {org_id} are not a JSON object.")
+        stored = self._items.read(_key(org_id))
+        values = stored.attributes
         return _Raw(
-            overrides=overrides,
-            version=int(values.get("version", 0)),
+            overrides=load_document(values.get("overrides"), f"settings of org {org_id}"),
+            version=stored.version,
             updated_at=values.get("updated_at"),
             updated_by=values.get("updated_by"),
         )
@@ -197,39 +194,18 @@ class OrgSettingsRepository:
     ) -> StoredSettings | None:
         """Save as ``read_version + 1`` if the item is still at ``read_version``; None if
         another writer got there first."""
-        from parley.state.items import to_item
-
-        document = json.dumps(overrides, separators=(",", ":"), sort_keys=True, allow_nan=False)
-        if len(document) > MAX_DOCUMENT_CHARS:
-            raise ValidationFailed(
-                f"The settings document is larger than {MAX_DOCUMENT_CHARS} characters."
-            )
-        version = read_version + 1
+        document = dump_document(overrides, max_chars=MAX_DOCUMENT_CHARS, what="settings document")
         updated_at = iso_from_epoch(self._clock())
-        item = {
-            **_key(org_id),
+        attributes = {
             "type": "settings",
             "org_id": org_id,
             "overrides": document,
-            "version": version,
             "updated_at": updated_at,
             "updated_by": updated_by,
         }
-        if read_version == 0:
-            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
-        else:
-            condition = {
-                "ConditionExpression": "#version = :read",
-                "ExpressionAttributeNames": {"#version": "version"},
-                "ExpressionAttributeValues": to_item({":read": read_version}),
-            }
-        with dynamodb_errors(self._table):
-            try:
-                self._client.put_item(TableName=self._table, Item=to_item(item), **condition)
-            except ClientError as exc:
-                if error_code(exc) == "ConditionalCheckFailedException":
-                    return None
-                raise
+        version = self._items.put(_key(org_id), read_version, attributes)
+        if version is None:
+            return None
         return StoredSettings(
             org_id=org_id,
             settings=settings,
@@ -252,12 +228,7 @@ def _key(org_id: str) -> dict[str, str]:
     return {"pk": f"ORG#{org_id}", "sk": _SETTINGS_SK}
 
 
-def _check_version(current: int, expected: int | None) -> None:
-    if expected is not None and current != expected:
-        raise _stale(expected)
-
-
-def _stale(expected: int) -> PreconditionFailed:
+def _stale(expected: int | None) -> PreconditionFailed:
     return PreconditionFailed(
         f"The settings changed since version {expected} was read; read them again and "
         "reapply the change."

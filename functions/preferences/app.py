@@ -1,0 +1,8 @@
+"""Preferences function: the FastAPI app behind a Lambda function URL, adapted by Mangum."""
+
+from mangum import Mangum
+
+from parley.preferences.app import create_preferences_app
+
+app = create_preferences_app()
+handler = Mangum(app, lifespan="off")

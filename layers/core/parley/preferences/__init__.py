@@ -1,0 +1,1 @@
+"""Per-user preferences: panel schemas, storage, the API and smart defaults for chat."""

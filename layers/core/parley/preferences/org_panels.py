@@ -1,0 +1,75 @@
+"""Pydantic models for the panels an org defines in its settings (``PanelSpec``), built with
+``create_model``: each field spec becomes a type with its limits and allowed values."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, create_model
+
+if TYPE_CHECKING:
+    from parley.orgs.settings import PanelFieldSpec
+
+__all__ = ["MAX_LIST", "MAX_STRING", "org_panel_model"]
+
+MAX_STRING = 100  # characters of a string value, unless the field says otherwise
+MAX_LIST = 20  # items of a list value, unless the field says otherwise
+
+
+def org_panel_model(name: str, fields: dict[str, Any], *, base: type[BaseModel]) -> type[BaseModel]:
+    """The model of the org panel ``name`` from its field specs (``PanelFieldSpec`` as JSON):
+    every field optional, validated like the built-in panels (``base``)."""
+    from parley.orgs.settings import PanelFieldSpec
+
+    definitions: dict[str, Any] = {
+        field_name: (_annotation(PanelFieldSpec.model_validate(spec)) | None, None)
+        for field_name, spec in fields.items()
+    }
+    return create_model(f"OrgPanel_{name}", __base__=base, **definitions)
+
+
+def _annotation(spec: PanelFieldSpec) -> Any:
+    """The pydantic type of one org-defined field."""
+    if spec.type == "boolean":
+        return bool
+    if spec.type in ("integer", "number"):
+        base: Any = int if spec.type == "integer" else float
+        return _annotated(base, Field(ge=spec.minimum, le=spec.maximum), *_one_of(spec.enum))
+    limit = spec.max_length if spec.max_length is not None else MAX_STRING
+    text = _annotated(str, StringConstraints(min_length=1, max_length=limit), *_one_of(spec.enum))
+    if spec.type == "string":
+        return text
+    items = spec.max_length if spec.max_length is not None else MAX_LIST
+    strings = _annotated(str, StringConstraints(min_length=1, max_length=MAX_STRING))
+    return _annotated(list[strings], Field(max_length=items), *_each_of(spec.enum))  # type: ignore[valid-type]
+
+
+def _annotated(base: Any, *metadata: Any) -> Any:
+    return Annotated[(base, *metadata)] if metadata else base
+
+
+def _one_of(enum: tuple[Any, ...] | None) -> tuple[Any, ...]:
+    if enum is None:
+        return ()
+    allowed = tuple(enum)
+
+    def check(value: Any) -> Any:
+        if value not in allowed:
+            raise ValueError(f"must be one of {list(allowed)}")
+        return value
+
+    return (AfterValidator(check),)
+
+
+def _each_of(enum: tuple[Any, ...] | None) -> tuple[Any, ...]:
+    if enum is None:
+        return ()
+    allowed = tuple(enum)
+
+    def check(values: list[Any]) -> list[Any]:
+        unknown = [value for value in values if value not in allowed]
+        if unknown:
+            raise ValueError(f"{unknown} are not among {list(allowed)}")
+        return values
+
+    return (AfterValidator(check),)

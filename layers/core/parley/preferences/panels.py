@@ -1,0 +1,278 @@
+"""The panels a user's preferences are grouped in, and the schemas their values must satisfy.
+
+Three panels are built in (``content``, ``pictures``, ``video``); an org may add its own in its
+settings (``OrgSettings.preferences``, see ``parley.orgs.settings``), whose models are built
+with pydantic's ``create_model`` and kept per distinct definition. Every model refuses unknown
+fields and makes every field optional: a stored document holds only what a user set.
+
+A ``PanelRegistry`` is the set of panels one org's users have. It validates a whole explicit
+document (the user's own, sent to ``PUT /v1/preferences``), a single learned value, and the
+org's defaults, and it prunes a stored document of values a panel no longer accepts (an org
+may remove a panel or narrow a field after its users saved values).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    create_model,
+)
+
+from parley.errors import ValidationFailed
+from parley.preferences.org_panels import MAX_LIST, MAX_STRING, org_panel_model
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from parley.orgs.settings import OrgSettings, PreferencesSettings
+
+__all__ = [
+    "BUILTIN_DEFAULTS",
+    "BUILTIN_PANELS",
+    "DEFAULT_TIER",
+    "MAX_FAVORITE_PANELS",
+    "PanelRegistry",
+    "problems",
+    "split_path",
+]
+
+DEFAULT_TIER = "demo"
+MAX_FAVORITE_PANELS = 10
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_STRING)]
+TextList = Annotated[list[Text], Field(max_length=MAX_LIST)]
+
+
+class _Panel(BaseModel):
+    # strict: a form sends `5`, not `"5"`; a string where a number belongs is a client bug.
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+class ContentPanel(_Panel):
+    defaultTone: Text | None = None  # the clients' field names, camelCase
+    defaultPersona: Text | None = None
+    defaultPlatforms: TextList | None = None
+
+
+class PicturesPanel(_Panel):
+    defaultStyle: Text | None = None
+    defaultProvider: Text | None = None
+
+
+class VideoPanel(_Panel):
+    defaultDuration: Annotated[int, Field(ge=1, le=600)] | None = None  # seconds
+    defaultProvider: Text | None = None
+
+
+BUILTIN_PANELS: dict[str, type[BaseModel]] = {
+    "content": ContentPanel,
+    "pictures": PicturesPanel,
+    "video": VideoPanel,
+}
+# What every user starts with (source "default"): the values the clients' forms show today.
+BUILTIN_DEFAULTS: dict[str, dict[str, Any]] = {
+    "content": {
+        "defaultTone": "Professional",
+        "defaultPersona": "Generic",
+        "defaultPlatforms": ["Facebook", "Instagram"],
+    },
+    "pictures": {"defaultStyle": "modern", "defaultProvider": "flux"},
+    "video": {"defaultDuration": 5, "defaultProvider": "runway"},
+}
+_TIER = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,40}$")]
+
+
+def split_path(path: str) -> tuple[str, str] | None:
+    """``"pictures.defaultStyle"`` → ``("pictures", "defaultStyle")``; None if not a path."""
+    panel, dot, name = path.partition(".")
+    return (panel, name) if dot and panel and name and "." not in name else None
+
+
+def problems(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> list[dict[str, Any]]:
+    """A ValidationError as the app's other 422 details: where, what, which kind; never the
+    ``input`` (it may be large or private)."""
+    return [
+        {"loc": [*prefix, *error["loc"]], "msg": error["msg"], "type": error["type"]}
+        for error in exc.errors()
+    ]
+
+
+@dataclass(frozen=True)
+class PanelRegistry:
+    """The panels of one org: models by name, detection keywords of the org's own panels,
+    and the org's defaults (already validated with the org settings)."""
+
+    models: Mapping[str, type[BaseModel]]
+    keywords: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    org_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @staticmethod
+    def builtin() -> PanelRegistry:
+        return _registry("{}")
+
+    @staticmethod
+    def for_org(settings: OrgSettings | None) -> PanelRegistry:
+        return (
+            PanelRegistry.builtin() if settings is None else _registry(_key(settings.preferences))
+        )
+
+    @staticmethod
+    def for_preferences(preferences: PreferencesSettings) -> PanelRegistry:
+        return _registry(_key(preferences))
+
+    def names(self) -> list[str]:
+        return list(self.models)
+
+    def fields(self, panel: str) -> list[str]:
+        model = self.models.get(panel)
+        return [] if model is None else list(model.model_fields)
+
+    def defaults(self, panel: str) -> dict[str, Any]:
+        """The product's defaults for ``panel`` (built-in panels only)."""
+        return dict(BUILTIN_DEFAULTS.get(panel, {}))
+
+    @cached_property
+    def document_model(self) -> type[BaseModel]:
+        """The model of a whole explicit document with these panels."""
+        return _document_model(self.models)
+
+    def validate_document(self, document: Any) -> dict[str, Any]:
+        """A user's explicit document, validated and normalised (only what was set).
+        ValidationFailed (422) with every problem's path otherwise."""
+        if not isinstance(document, dict):
+            raise ValidationFailed("The preferences must be a JSON object.")
+        try:
+            parsed = self.document_model.model_validate(document)
+        except ValidationError as exc:
+            details = problems(exc)
+            raise ValidationFailed(_summary(details), details=details) from exc
+        normalised: dict[str, Any] = parsed.model_dump(mode="json", exclude_none=True)
+        favorites = normalised.get("favorite_panels")
+        if favorites is not None:
+            self._check_favorites(favorites)
+        panels = {
+            name: values for name, values in normalised.get("preferences", {}).items() if values
+        }
+        if panels:
+            normalised["preferences"] = panels
+        else:
+            normalised.pop("preferences", None)
+        return normalised
+
+    def valid_value(self, path: str, value: Any) -> tuple[bool, Any]:
+        """Whether ``value`` is acceptable at ``path`` (``"panel.field"``), and the value as
+        the panel's model normalises it."""
+        parts = split_path(path)
+        model = self.models.get(parts[0]) if parts else None
+        if parts is None or model is None or parts[1] not in model.model_fields:
+            return False, None
+        try:
+            parsed = model.model_validate({parts[1]: value})
+        except ValidationError:
+            return False, None
+        dumped = parsed.model_dump(mode="json", exclude_none=True)
+        return (parts[1] in dumped), dumped.get(parts[1])
+
+    def prune(self, document: dict[str, Any]) -> dict[str, Any]:
+        """``document`` without the values this registry no longer accepts; never raises."""
+        kept: dict[str, Any] = {}
+        panels = document.get("preferences")
+        if isinstance(panels, dict):
+            kept_panels: dict[str, Any] = {}
+            for panel, values in panels.items():
+                if not isinstance(values, dict):
+                    continue
+                for name, value in values.items():
+                    ok, normalised = self.valid_value(f"{panel}.{name}", value)
+                    if ok:
+                        kept_panels.setdefault(panel, {})[name] = normalised
+            if kept_panels:
+                kept["preferences"] = kept_panels
+        tier = document.get("tier")
+        if isinstance(tier, str):
+            kept["tier"] = tier
+        favorites = document.get("favorite_panels")
+        if isinstance(favorites, list):
+            known = [name for name in favorites if isinstance(name, str) and name in self.models]
+            kept["favorite_panels"] = list(dict.fromkeys(known))[:MAX_FAVORITE_PANELS]
+        return kept
+
+    def check_defaults(self, defaults: Mapping[str, Mapping[str, Any]]) -> None:
+        """ValueError (for a settings validator) when an org default names an unknown panel or
+        field or does not validate."""
+        for panel, values in defaults.items():
+            if panel not in self.models:
+                raise ValueError(f"defaults name an unknown panel: {panel}")
+            for name, value in values.items():
+                ok, _ = self.valid_value(f"{panel}.{name}", value)
+                if not ok:
+                    raise ValueError(f"default {panel}.{name} is not a valid value for the panel")
+
+    def _check_favorites(self, favorites: list[str]) -> None:
+        details = [
+            {
+                "loc": ["favorite_panels", index],
+                "msg": f"unknown panel {name!r}",
+                "type": "unknown_panel",
+            }
+            for index, name in enumerate(favorites)
+            if name not in self.models
+        ]
+        if len(set(favorites)) != len(favorites):
+            details.append(
+                {
+                    "loc": ["favorite_panels"],
+                    "msg": "a panel may be listed only once",
+                    "type": "unique",
+                }
+            )
+        if details:
+            raise ValidationFailed(_summary(details), details=details)
+
+
+def _summary(details: list[dict[str, Any]]) -> str:
+    first = details[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{where}: {first['msg']}" if where else str(first["msg"])
+
+
+def _key(preferences: PreferencesSettings) -> str:
+    # The canonical JSON of the org's preferences section: orgs with the same definition share
+    # models, and a changed definition gets new ones.
+    return json.dumps(preferences.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+
+@lru_cache(maxsize=256)
+def _registry(key: str) -> PanelRegistry:
+    section = json.loads(key)
+    models: dict[str, type[BaseModel]] = dict(BUILTIN_PANELS)
+    keywords: dict[str, tuple[str, ...]] = {}
+    for name, spec in section.get("panels", {}).items():
+        models[name] = org_panel_model(name, spec["fields"], base=_Panel)
+        keywords[name] = tuple(spec.get("keywords", ()))
+    return PanelRegistry(models=models, keywords=keywords, org_defaults=section.get("defaults", {}))
+
+
+def _document_model(models: Mapping[str, type[BaseModel]]) -> type[BaseModel]:
+    config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+    panels = create_model(
+        "PreferencePanels",
+        __config__=config,
+        **{name: (model | None, None) for name, model in models.items()},  # type: ignore[call-overload]
+    )
+    return create_model(
+        "PreferencesDocument",
+        __config__=config,
+        preferences=(panels | None, None),
+        tier=(_TIER | None, None),
+        favorite_panels=(Annotated[list[str], Field(max_length=MAX_FAVORITE_PANELS)] | None, None),
+    )

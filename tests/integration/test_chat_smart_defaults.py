@@ -1,0 +1,173 @@
+"""Smart defaults in the chat stream's ``meta``: the caller's preferences for the request's
+panel, with their source, on a live chat server (moto, the fake upstreams)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from parley.auth import Identity
+from parley.errors import ServiceUnavailable
+from parley.preferences import smart
+from parley.preferences.app import create_preferences_app
+from parley.preferences.repository import LearnedValue, PreferencesRepository
+from parley.preferences.smart import SmartDefaults
+from tests.fakes.upstreams import FakeUpstream, Script
+from tests.support.asgi import bearer, client_for
+from tests.support.chat import ChatServer, start_chat_server, stream_chat
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from parley.config import Settings
+    from parley.preferences.repository import StoredPreferences
+
+pytestmark = pytest.mark.anyio
+
+
+async def put_preferences(
+    settings: Settings, dynamodb: DynamoDBClient, user: str, body: dict[str, Any]
+) -> None:
+    app = create_preferences_app(settings, client=dynamodb)
+    async with client_for(app) as http:
+        response = await http.put("/v1/preferences", headers=bearer(user), json=body)
+    assert response.status_code == 200, response.text
+
+
+async def meta_of(
+    chat: ChatServer, upstream: FakeUpstream, body: dict[str, Any], **kwargs: Any
+) -> dict[str, Any]:
+    upstream.script(chat.models["m-openai"], Script(chunks=["Sure."], usage=(5, 1)))
+    streamed = await stream_chat(chat.url, body, **kwargs)
+    assert streamed.types == ["meta", "token", "done"], streamed.events
+    meta: dict[str, Any] = streamed.events[0]
+    return meta
+
+
+async def test_a_preference_the_user_set_is_in_meta_for_a_matching_message(
+    chat: ChatServer, upstream: FakeUpstream, settings: Settings, dynamodb: DynamoDBClient
+) -> None:
+    await put_preferences(
+        settings, dynamodb, "alice", {"preferences": {"pictures": {"defaultStyle": "watercolor"}}}
+    )
+    PreferencesRepository(settings.accounts_table, client=dynamodb).learn(
+        "default",
+        "alice",
+        {"pictures.defaultProvider": LearnedValue("dalle", 0.82, 9, "2026-12-01T09:00:00.000Z")},
+        run_id="run-1",
+    )
+    meta = await meta_of(chat, upstream, {"message": "make me a picture of a cat"}, user="alice")
+    assert meta["smart_defaults"] == {
+        "panel": "pictures",
+        "detected_from": "message",
+        "values": {
+            "defaultStyle": {"value": "watercolor", "source": "user"},
+            "defaultProvider": {"value": "dalle", "source": "learned", "confidence": 0.82},
+        },
+    }
+
+
+async def test_the_requested_panel_wins_over_the_message(
+    chat: ChatServer, upstream: FakeUpstream, settings: Settings, dynamodb: DynamoDBClient
+) -> None:
+    await put_preferences(
+        settings, dynamodb, "alice", {"preferences": {"video": {"defaultDuration": 12}}}
+    )
+    meta = await meta_of(
+        chat, upstream, {"message": "make me a picture of a cat", "panel": "video"}, user="alice"
+    )
+    assert meta["smart_defaults"] == {
+        "panel": "video",
+        "detected_from": "request",
+        "values": {"defaultDuration": {"value": 12, "source": "user"}},
+    }
+
+
+async def test_another_user_gets_no_values_and_an_unrelated_message_no_panel(
+    chat: ChatServer, upstream: FakeUpstream, settings: Settings, dynamodb: DynamoDBClient
+) -> None:
+    await put_preferences(
+        settings, dynamodb, "alice", {"preferences": {"pictures": {"defaultStyle": "watercolor"}}}
+    )
+    bob = await meta_of(chat, upstream, {"message": "make me a picture of a cat"}, user="bob")
+    assert bob["smart_defaults"] == {"panel": "pictures", "detected_from": "message", "values": {}}
+    elsewhere = await meta_of(
+        chat, upstream, {"message": "make me a picture of a cat"}, user="alice", org="other"
+    )
+    assert elsewhere["smart_defaults"]["values"] == {}
+    plain = await meta_of(chat, upstream, {"message": "What is 2 + 2?"}, user="alice")
+    assert plain["smart_defaults"] == {"panel": None, "detected_from": None, "values": {}}
+
+
+async def test_a_replayed_answer_gives_the_same_meta(
+    chat: ChatServer, upstream: FakeUpstream, settings: Settings, dynamodb: DynamoDBClient
+) -> None:
+    await put_preferences(
+        settings, dynamodb, "alice", {"preferences": {"pictures": {"defaultStyle": "watercolor"}}}
+    )
+    body = {"message": "draw a logo"}
+    key = {"Idempotency-Key": "smart-1"}
+    first = await meta_of(chat, upstream, body, user="alice", headers=key)
+    replayed = await stream_chat(chat.url, body, user="alice", headers=key)
+    assert replayed.events[-1]["replayed"] is True
+    assert replayed.events[0]["smart_defaults"] == first["smart_defaults"]
+    assert first["smart_defaults"]["values"]["defaultStyle"]["source"] == "user"
+
+
+class PreferencesReadsFail:
+    """A DynamoDB client whose preferences reads fail (throttled); everything else works."""
+
+    def __init__(self, client: DynamoDBClient) -> None:
+        self._client = client
+
+    def get_item(self, **request: Any) -> Any:
+        if request["Key"]["sk"] == {"S": "PREFERENCES"}:
+            error = {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}
+            raise ClientError(error, "GetItem")  # type: ignore[arg-type]
+        return self._client.get_item(**request)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+async def test_the_chat_goes_on_when_the_preferences_read_fails(
+    settings: Settings,
+    dynamodb: DynamoDBClient,
+    upstream: FakeUpstream,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    broken = PreferencesReadsFail(dynamodb)
+    chat = start_chat_server(settings, broken, upstream, tmp_path, request.node.nodeid)  # type: ignore[arg-type]
+    try:
+        meta = await meta_of(chat, upstream, {"message": "make me a picture"}, user="alice")
+    finally:
+        chat.server.stop()
+    assert meta["smart_defaults"] == {"panel": None, "detected_from": None, "values": {}}
+
+
+class BrokenRepository:
+    def get(self, org_id: str, user_id: str) -> StoredPreferences:
+        raise ServiceUnavailable("The database is unreachable.")
+
+
+class Warnings:
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def warning(self, message: str, **_: Any) -> None:
+        self.messages.append(message)
+
+
+async def test_a_failed_preferences_read_gives_no_smart_defaults_and_a_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    recorder = Warnings()
+    monkeypatch.setattr(smart, "logger", recorder)
+    reader = SmartDefaults(BrokenRepository())  # type: ignore[arg-type]
+    assert await reader.read(Identity("alice", "acme")) is None
+    assert recorder.messages == ["Chatting without smart defaults: the preferences read failed"]

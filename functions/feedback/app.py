@@ -1,0 +1,9 @@
+"""Feedback function: the FastAPI app behind its function URL, through Mangum."""
+
+from mangum import Mangum
+
+from parley.feedback.app import create_feedback_app
+
+app = create_feedback_app()
+# No lifespan: the app opens nothing that needs closing, and Lambda freezes, not stops.
+handler = Mangum(app, lifespan="off")

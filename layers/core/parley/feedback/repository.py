@@ -1,0 +1,306 @@
+"""Feedback records (FeedbackTable) and the mark they leave on the rated reply.
+
+A submission is one ``TransactWriteItems``: the record is put in the org's day partition and the
+reply's message item gets ``feedback`` (its latest feedback) — both or neither, and the update's
+condition (same org and user) makes a reply of anyone else impossible to mark. A reply rated 5
+also joins the sparse ``RATED`` index with a snapshot of its question and answer, so that the
+training export reads nothing else.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from parley.clock import iso_from_epoch
+from parley.errors import NotFound
+from parley.feedback.cursors import day_cursor_start, record_cursor
+from parley.feedback.keys import INDEX, day_pk, order_key, rated_key
+from parley.feedback.satisfaction import implicit_satisfaction
+from parley.ids import new_id
+from parley.state.client import dynamodb_client
+from parley.state.conversation_keys import conversation_pk, message_sk
+from parley.state.conversations import ConversationRepository
+from parley.state.errors import dynamodb_errors, error_code
+from parley.state.items import from_item, to_item
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+    from parley.auth.identity import Identity
+    from parley.feedback.days import DayRange
+    from parley.feedback.schemas import FeedbackRequest
+
+__all__ = ["HIGH_RATING", "FeedbackRepository", "RatedReply", "is_positive", "public_record"]
+
+# "Highly rated" is a rating above 4: only those exchanges become training examples.
+HIGH_RATING = 5
+# What the API shows of a record, always every field (null when not given): no keys, no
+# org, no snapshot of the conversation.
+_PUBLIC_FIELDS = (
+    "feedback_id",
+    "user_id",
+    "conversation_id",
+    "message_id",
+    "model",
+    "provider",
+    "thumbs",
+    "rating",
+    "reasons",
+    "comment",
+    "signals",
+    "satisfaction",
+    "created_at",
+)
+
+
+@dataclass(frozen=True)
+class RatedReply:
+    conversation_id: str
+    message_id: str
+    content: str
+    metadata: dict[str, Any]
+
+
+def is_positive(summary: dict[str, Any]) -> bool:
+    """The shared rule: thumbs up, or a rating of 4 or 5."""
+    return summary.get("thumbs") == 1 or int(summary.get("rating") or 0) >= 4
+
+
+def public_record(item: dict[str, Any]) -> dict[str, Any]:
+    """A stored record as the API shows it."""
+    return {name: item.get(name) for name in _PUBLIC_FIELDS}
+
+
+class FeedbackRepository:
+    def __init__(
+        self,
+        feedback_table: str,
+        conversations_table: str,
+        *,
+        client: DynamoDBClient | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._table = feedback_table
+        self._conversations_table = conversations_table
+        self._client = client or dynamodb_client()
+        self._conversations = ConversationRepository(conversations_table, client=self._client)
+        self._clock = clock
+
+    def submit(self, owner: Identity, body: FeedbackRequest) -> dict[str, Any]:
+        """Store feedback on one of ``owner``'s replies; the public record. NotFound when the
+        reply is missing or not theirs (nothing is stored)."""
+        reply = self._reply(owner, body)
+        created_at = iso_from_epoch(self._clock())
+        feedback_id = new_id()
+        signals = body.signals.given() if body.signals else None
+        satisfaction = implicit_satisfaction(signals)
+        record: dict[str, Any] = {
+            "pk": day_pk(owner.org_id, created_at[:10]),
+            "sk": order_key(created_at, feedback_id),
+            "type": "feedback",
+            "feedback_id": feedback_id,
+            "org_id": owner.org_id,
+            "user_id": owner.user_id,
+            "conversation_id": reply.conversation_id,
+            "message_id": reply.message_id,
+            "model": reply.metadata.get("model"),
+            "provider": reply.metadata.get("provider"),
+            "thumbs": body.thumbs,
+            "rating": body.rating,
+            "reasons": body.reasons or None,
+            "comment": body.comment,
+            "signals": signals or None,
+            "satisfaction": satisfaction,
+            "created_at": created_at,
+        }
+        if body.rating is not None and body.rating >= HIGH_RATING:
+            question = self._conversations.message_before(reply.conversation_id, reply.message_id)
+            prompt = question.content if question and question.role == "user" else ""
+            record["gsi1pk"] = rated_key(owner.org_id)
+            record["gsi1sk"] = record["sk"]
+            record["exchange"] = {"prompt": prompt, "reply": reply.content}
+        record = {key: value for key, value in record.items() if value is not None}
+        summary = {
+            "feedback_id": feedback_id,
+            "thumbs": body.thumbs,
+            "rating": body.rating,
+            "satisfaction": satisfaction,
+            "at": created_at,
+        }
+        self._store(owner, reply, record, {k: v for k, v in summary.items() if v is not None})
+        return public_record(record)
+
+    def _reply(self, owner: Identity, body: FeedbackRequest) -> RatedReply:
+        if body.conversation_id is None:
+            # By id alone, through the reply index (eventually consistent: about a second).
+            message = self._conversations.find_reply(owner, body.message_id)
+            return RatedReply(
+                message.conversation_id, message.id, message.content, message.metadata
+            )
+        # The client named the conversation: read the reply directly, consistently.
+        with dynamodb_errors(self._conversations_table):
+            item = self._client.get_item(
+                TableName=self._conversations_table,
+                Key=to_item(
+                    {"pk": conversation_pk(body.conversation_id), "sk": message_sk(body.message_id)}
+                ),
+                ConsistentRead=True,
+            ).get("Item")
+        values = from_item(dict(item)) if item else {}
+        if (
+            values.get("role") != "assistant"
+            or values.get("org_id") != owner.org_id
+            or values.get("user_id") != owner.user_id
+        ):
+            raise NotFound("No such message.")
+        return RatedReply(
+            body.conversation_id, body.message_id, values["content"], values.get("metadata", {})
+        )
+
+    def _store(
+        self,
+        owner: Identity,
+        reply: RatedReply,
+        record: dict[str, Any],
+        summary: dict[str, Any],
+    ) -> None:
+        items: list[TransactWriteItemTypeDef] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": to_item(record),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self._conversations_table,
+                    "Key": to_item(
+                        {
+                            "pk": conversation_pk(reply.conversation_id),
+                            "sk": message_sk(reply.message_id),
+                        }
+                    ),
+                    "UpdateExpression": "SET feedback = :summary",
+                    "ConditionExpression": "org_id = :org AND user_id = :user",
+                    "ExpressionAttributeValues": to_item(
+                        {":summary": summary, ":org": owner.org_id, ":user": owner.user_id}
+                    ),
+                }
+            },
+        ]
+        with dynamodb_errors(self._table):
+            try:
+                self._client.transact_write_items(TransactItems=items)
+            except ClientError as exc:
+                if error_code(exc) != "TransactionCanceledException":
+                    raise
+                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+                if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                    # The reply vanished (or changed hands) since it was read.
+                    raise NotFound("No such message.") from exc
+                raise
+
+    def page(
+        self,
+        org_id: str,
+        days: DayRange,
+        *,
+        limit: int,
+        cursor: str | None = None,
+        thumbs: int | None = None,
+        min_rating: int | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """The org's feedback in ``days``, newest first, and the next page's cursor (the key
+        of this page's last record, so the next page starts right after it)."""
+        partitions = [day_pk(org_id, day) for day in reversed(days.days())]
+        start = day_cursor_start(cursor, partitions)
+        found: list[dict[str, Any]] = []
+        position = partitions.index(start["pk"]["S"]) if start else 0
+        filters, values = _filters(thumbs, min_rating)
+        for partition in partitions[position:]:
+            key = start if start and start["pk"]["S"] == partition else None
+            while len(found) < limit:
+                query: dict[str, Any] = {
+                    "TableName": self._table,
+                    "KeyConditionExpression": "pk = :pk",
+                    "ExpressionAttributeValues": to_item({":pk": partition, **values}),
+                    "ScanIndexForward": False,
+                    "Limit": limit - len(found),
+                }
+                if filters:
+                    query["FilterExpression"] = filters
+                if key:
+                    query["ExclusiveStartKey"] = key
+                with dynamodb_errors(self._table):
+                    response = self._client.query(**query)
+                found.extend(from_item(item) for item in response.get("Items", []))
+                key = response.get("LastEvaluatedKey")
+                if not key:
+                    break
+            if len(found) >= limit:
+                return [public_record(item) for item in found], record_cursor(found[-1])
+        return [public_record(item) for item in found], None
+
+    def records(self, org_id: str, day: str) -> Iterator[dict[str, Any]]:
+        """Every record of one org and day, oldest first, paging through the partition."""
+        key: dict[str, Any] | None = None
+        while True:
+            query: dict[str, Any] = {
+                "TableName": self._table,
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": to_item({":pk": day_pk(org_id, day)}),
+                "ProjectionExpression": "#t, #r, #s, #g, created_at",
+                "ExpressionAttributeNames": {
+                    "#t": "thumbs",
+                    "#r": "rating",
+                    "#s": "satisfaction",
+                    "#g": "signals",
+                },
+            }
+            if key:
+                query["ExclusiveStartKey"] = key
+            with dynamodb_errors(self._table):
+                response = self._client.query(**query)
+            yield from (from_item(item) for item in response.get("Items", []))
+            key = response.get("LastEvaluatedKey")
+            if not key:
+                return
+
+    def rated(self, org_id: str) -> Iterator[dict[str, Any]]:
+        """Every highly rated record of the org with its exchange, oldest first."""
+        key: dict[str, Any] | None = None
+        while True:
+            query: dict[str, Any] = {
+                "TableName": self._table,
+                "IndexName": INDEX,
+                "KeyConditionExpression": "gsi1pk = :rated",
+                "ExpressionAttributeValues": to_item({":rated": rated_key(org_id)}),
+            }
+            if key:
+                query["ExclusiveStartKey"] = key
+            with dynamodb_errors(self._table):
+                response = self._client.query(**query)
+            yield from (from_item(item) for item in response.get("Items", []))
+            key = response.get("LastEvaluatedKey")
+            if not key:
+                return
+
+
+def _filters(thumbs: int | None, min_rating: int | None) -> tuple[str, dict[str, Any]]:
+    clauses: list[str] = []
+    values: dict[str, Any] = {}
+    if thumbs is not None:
+        clauses.append("thumbs = :thumbs")
+        values[":thumbs"] = thumbs
+    if min_rating is not None:
+        clauses.append("rating >= :min_rating")
+        values[":min_rating"] = min_rating
+    return " AND ".join(clauses), values

@@ -1,0 +1,73 @@
+"""``/v1/training-data``: the org's fine-tuning files (``users:manage``), one split of one
+format as NDJSON, and the summary of what they hold (``parley.feedback.export``)."""
+
+# No `from __future__ import annotations`: FastAPI reads these annotations at runtime.
+from typing import Annotated, Any, Literal
+
+import anyio
+import anyio.to_thread
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from parley.auth.identity import Identity
+from parley.feedback.export import DEFAULT_MIN_QUALITY, TrainingSet, build_training_set
+from parley.feedback.state import MANAGE_SCOPE, feedback_state
+from parley.http.auth import require_scopes
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["training data"])
+
+Reviewer = Annotated[Identity, Depends(require_scopes(MANAGE_SCOPE))]
+MinQuality = Annotated[
+    int, Query(ge=0, le=5, description="Least quality of an approved correction.")
+]
+SystemPrompt = Annotated[
+    str | None, Query(max_length=8000, description="A system message for every example.")
+]
+
+
+async def _training_set(
+    request: Request, org_id: str, min_quality: int, system_prompt: str | None
+) -> TrainingSet:
+    state = feedback_state(request)
+    return await anyio.to_thread.run_sync(
+        lambda: build_training_set(
+            org_id,
+            state.corrections,
+            state.feedback,
+            min_quality=min_quality,
+            system_prompt=system_prompt,
+        )
+    )
+
+
+@router.get("/v1/training-data", response_class=Response)
+async def training_data(
+    request: Request,
+    identity: Reviewer,
+    *,
+    format: Literal["openai", "gemini"] = "openai",
+    split: Literal["train", "validation"] = "train",
+    min_quality: MinQuality = DEFAULT_MIN_QUALITY,
+    system_prompt: SystemPrompt = None,
+) -> Response:
+    """One split in OpenAI chat fine-tuning or Gemini tuning JSONL, one example per line."""
+    training = await _training_set(request, identity.org_id, min_quality, system_prompt)
+    return Response(
+        "".join(training.lines(format, split)),
+        media_type="application/x-ndjson",
+        headers={"Content-Disposition": f'attachment; filename="{format}-{split}.jsonl"'},
+    )
+
+
+@router.get("/v1/training-data/summary")
+async def training_data_summary(
+    request: Request,
+    identity: Reviewer,
+    min_quality: MinQuality = DEFAULT_MIN_QUALITY,
+    system_prompt: SystemPrompt = None,
+) -> dict[str, Any]:
+    """Counts by source, split and category, and what was skipped."""
+    training = await _training_set(request, identity.org_id, min_quality, system_prompt)
+    return training.summary()

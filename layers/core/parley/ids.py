@@ -12,7 +12,7 @@ import os
 import threading
 import time
 
-__all__ = ["id_timestamp_ms", "new_id"]
+__all__ = ["id_floor", "id_timestamp_ms", "new_id"]
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _DECODE = {char: index for index, char in enumerate(_ALPHABET)}
@@ -51,6 +51,12 @@ def id_timestamp_ms(identifier: str) -> int:
     for char in identifier:
         value = (value << 5) | _DECODE[char]
     return value >> _RANDOM_BITS
+
+
+def id_floor(ms: int) -> str:
+    """The lowest id of millisecond ``ms``: every id made at ``ms`` or later sorts at or
+    above it, so ``sk >= MSG#<id_floor(t)>`` selects the messages made since ``t``."""
+    return _encode(ms, 0)
 
 
 def _fresh_random() -> int:

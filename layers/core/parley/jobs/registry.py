@@ -1,0 +1,75 @@
+"""The scheduled jobs, by the name their schedule, handler and ``parley jobs run`` use.
+
+A job is a function of one invocation's ``JobContext`` that returns its JSON result, with
+``complete`` false and a ``cursor`` when it stopped at the deadline with work left. Each job's
+module is imported when it runs, so a function that runs one job loads only that one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from parley.errors import NotFound
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from parley.config import Settings
+    from parley.jobs.request import JobRequest
+
+__all__ = ["JOBS", "Job", "JobContext", "job_named"]
+
+
+@dataclass(frozen=True)
+class JobContext:
+    settings: Settings
+    client: DynamoDBClient
+    request: JobRequest
+    deadline: float | None  # a time.monotonic() reading; None: no limit
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    description: str
+    run: Callable[[JobContext], dict[str, Any]]
+
+
+def _learn_preferences(context: JobContext) -> dict[str, Any]:
+    from parley.preferences.job import LearnPreferencesJob
+
+    settings, request = context.settings, context.request
+    job = LearnPreferencesJob(
+        settings.conversations_table, settings.accounts_table, client=context.client
+    )
+    return dict(
+        job.run(
+            run_id=request.run_id,
+            deadline=context.deadline,
+            as_of=request.scheduled_time.timestamp(),
+            shards=request.shards,
+            cursor=request.cursor,
+        )
+    )
+
+
+JOBS: dict[str, Job] = {
+    job.name: job
+    for job in (
+        Job(
+            "learn-preferences",
+            "learn each recently active user's preferences from their choices and feedback",
+            _learn_preferences,
+        ),
+    )
+}
+
+
+def job_named(name: str) -> Job:
+    job = JOBS.get(name)
+    if job is None:
+        raise NotFound(f"No job {name!r}; the jobs are: {', '.join(sorted(JOBS))}.")
+    return job

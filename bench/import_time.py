@@ -102,10 +102,13 @@ BASELINE = Target("(bare interpreter)", "")
 
 
 def targets() -> list[Target]:
-    """The library modules, then every function's handler (each function dir has an app.py)."""
+    """The library modules, then every function's entry module: an app.py (the HTTP functions)
+    or a handlers.py (the scheduled jobs)."""
+    entries = sorted(
+        [*(REPO / "functions").glob("*/app.py"), *(REPO / "functions").glob("*/handlers.py")]
+    )
     handlers = [
-        Target(str(app.relative_to(REPO)), "app", str(app.parent))
-        for app in sorted((REPO / "functions").glob("*/app.py"))
+        Target(str(entry.relative_to(REPO)), entry.stem, str(entry.parent)) for entry in entries
     ]
     return [Target(module, module) for module in LIBRARY_MODULES] + handlers
 

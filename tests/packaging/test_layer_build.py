@@ -1,4 +1,4 @@
-"""`sam build` produces a deployable core layer and chat function: the layer holds the parley
+"""`sam build` produces a deployable core layer and functions: the layer holds the parley
 package and every pinned dependency at its pinned version, and the chat app imports from the
 build output alone."""
 
@@ -221,3 +221,60 @@ def test_chat_app_imports_from_the_build_output_alone(
         if not Path(file).resolve().is_relative_to(build_dir.resolve())
     }
     assert not outside, f"imported from outside the build output: {outside}"
+
+
+# Each buffered JSON function and the job: its entry point imports from the build output alone
+# and exports a callable Lambda handler.
+IMPORT_HANDLER_FROM_BUILD = """
+import importlib, json, sys
+sys.path[:0] = sys.argv[1:3]
+module = importlib.import_module(sys.argv[3])
+handler = getattr(module, sys.argv[4])
+print(json.dumps({"callable": callable(handler), "file": module.__file__,
+                  "parley": importlib.import_module("parley").__file__}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("function", "module", "attribute"),
+    [
+        ("PreferencesFunction", "app", "handler"),
+        ("FeedbackFunction", "app", "handler"),
+        ("LearnPreferencesFunction", "handlers", "learn_preferences"),
+    ],
+)
+def test_each_function_handler_imports_from_the_build_output_alone(
+    build_dir: Path, layer_dir: Path, function: str, module: str, attribute: str
+) -> None:
+    code_dir = build_dir / function
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-S",
+            "-c",
+            IMPORT_HANDLER_FROM_BUILD,
+            str(layer_dir),
+            str(code_dir),
+            module,
+            attribute,
+        ],
+        cwd=build_dir,
+        env={
+            **os.environ,
+            "PARLEY_ENV": "development",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "AWS_REGION": "us-east-1",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, (
+        f"importing {function} from the build output failed:\n{done.stderr}"
+    )
+    report = json.loads(done.stdout.splitlines()[-1])
+    assert report["callable"] is True
+    assert Path(report["file"]).resolve().is_relative_to(code_dir.resolve())
+    assert Path(report["parley"]).resolve().is_relative_to(layer_dir.resolve())

@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     token.set_defaults(run=_token)
 
     _org_commands(commands)
+    _export_commands(commands)
+    _jobs_commands(commands)
     return parser
 
 
@@ -149,6 +151,100 @@ def _org_balance(args: argparse.Namespace) -> int:
     from parley.orgs import admin
 
     return _print_json(admin.org_balance(get_settings(), args.org))
+
+
+def _jobs_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from parley.jobs.registry import JOBS
+
+    jobs = commands.add_parser(
+        "jobs",
+        help="scheduled jobs (uses the AWS credentials)",
+        description="Run a scheduled job once, to its end, at the DynamoDB endpoint the "
+        "environment configures. Prints the result as JSON. See docs/operations.md.",
+    )
+    actions = jobs.add_subparsers(required=True, metavar="ACTION")
+    run = actions.add_parser("run", help="run one job once for an hour")
+    run.add_argument("name", choices=sorted(JOBS), help="the job")
+    run.add_argument(
+        "--hour",
+        default=None,
+        metavar="YYYY-MM-DDTHH",
+        help="the UTC hour to run for (default: now); a second run for one hour prints the "
+        "first one's result",
+    )
+    run.add_argument(
+        "--shard",
+        type=int,
+        action="append",
+        dest="shards",
+        metavar="N",
+        help="only this shard of the activity index (repeatable; default: all)",
+    )
+    run.set_defaults(run=_jobs_run)
+
+
+def _jobs_run(args: argparse.Namespace) -> int:
+    from parley.config import get_settings
+    from parley.jobs.handler import run_locally
+    from parley.jobs.request import parse_hour
+
+    hour = parse_hour(args.hour) if args.hour else None
+    return _print_json(
+        run_locally(args.name, settings=get_settings(), scheduled_time=hour, shards=args.shards)
+    )
+
+
+def _export_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    export = commands.add_parser(
+        "export",
+        help="export data (operator; uses the AWS credentials)",
+        description="Read the FeedbackTable (PARLEY_FEEDBACK_TABLE) at the DynamoDB endpoint "
+        "the environment configures.",
+    )
+    kinds = export.add_subparsers(required=True, metavar="WHAT")
+    training = kinds.add_parser(
+        "training-data",
+        help="approved corrections and 5-rated exchanges as fine-tuning JSONL",
+        description="Writes <out>/<format>/train.jsonl and validation.jsonl (a deterministic "
+        "80/20 split) and prints a JSON summary of the counts.",
+    )
+    training.add_argument("--org", required=True, help="the org id (a token's `org`)")
+    training.add_argument(
+        "--format", choices=("openai", "gemini", "both"), default="both", dest="format_name"
+    )
+    training.add_argument("--out", default="training-data", metavar="DIR")
+    training.add_argument(
+        "--min-quality",
+        type=int,
+        choices=range(6),
+        default=3,
+        metavar="N",
+        help="least quality (0-5) of an approved correction (default 3)",
+    )
+    training.add_argument(
+        "--system-prompt", default=None, help="a system message for every example"
+    )
+    training.set_defaults(run=_export_training_data)
+
+
+def _export_training_data(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from parley.config import get_settings
+    from parley.feedback.export import export_training_data
+    from parley.feedback.formats import formats_named
+
+    formats = formats_named(args.format_name)
+    return _print_json(
+        export_training_data(
+            get_settings(),
+            args.org,
+            out_dir=Path(args.out),
+            formats=formats,
+            min_quality=args.min_quality,
+            system_prompt=args.system_prompt,
+        )
+    )
 
 
 def _print_json(document: object) -> int:

@@ -211,6 +211,11 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = Field(
         default=86_400, gt=0, description="How long an Idempotency-Key's result is replayed."
     )
+    feedback_idempotency_seconds: int = Field(
+        default=86_400,
+        gt=0,
+        description="How long a feedback submission's first record answers its retries.",
+    )
 
     @field_validator("jwt_algorithms", mode="before")
     @classmethod

@@ -9,6 +9,7 @@ import pytest
 
 from tests.fakes.upstreams import FakeUpstream
 from tests.support.chat import ChatServer, start_chat_server
+from tests.support.cli import CliRun, in_process_cli
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -37,3 +38,11 @@ def chat(
     server = start_chat_server(settings, dynamodb, upstream, tmp_path, request.node.nodeid)
     yield server
     server.server.stop()
+
+
+@pytest.fixture
+def cli(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Iterator[CliRun]:
+    """``parley`` run in-process against this test's tables; (exit code, stdout JSON, stderr)."""
+    yield from in_process_cli(settings, monkeypatch, capsys)

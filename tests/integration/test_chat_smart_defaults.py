@@ -3,6 +3,7 @@ panel, with their source, on a live chat server (moto, the fake upstreams)."""
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -171,3 +172,46 @@ async def test_a_failed_preferences_read_gives_no_smart_defaults_and_a_warning(
     reader = SmartDefaults(BrokenRepository())  # type: ignore[arg-type]
     assert await reader.read(Identity("alice", "acme")) is None
     assert recorder.messages == ["Chatting without smart defaults: the preferences read failed"]
+
+
+class PreferencesReadsWaitForTheProvider:
+    """A DynamoDB client whose preferences read returns only once the upstream has been
+    called (bounded): it records whether the provider call started while it was still out."""
+
+    def __init__(self, client: DynamoDBClient, upstream: FakeUpstream) -> None:
+        self._client = client
+        self._upstream = upstream
+        self.provider_called_first = False
+
+    def get_item(self, **request: Any) -> Any:
+        if request["Key"]["sk"] == {"S": "PREFERENCES"}:
+            for _ in range(500):  # up to 5 s: a pipeline that waited for this read never calls
+                if self._upstream.requests:
+                    self.provider_called_first = True
+                    break
+                time.sleep(0.01)
+        return self._client.get_item(**request)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+async def test_the_preferences_read_overlaps_the_providers_first_token_and_meta_stays_first(
+    settings: Settings,
+    dynamodb: DynamoDBClient,
+    upstream: FakeUpstream,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    await put_preferences(
+        settings, dynamodb, "alice", {"preferences": {"pictures": {"defaultStyle": "ink"}}}
+    )
+    upstream.requests.clear()
+    slow = PreferencesReadsWaitForTheProvider(dynamodb, upstream)
+    chat = start_chat_server(settings, slow, upstream, tmp_path, request.node.nodeid)  # type: ignore[arg-type]
+    try:
+        meta = await meta_of(chat, upstream, {"message": "make me a picture"}, user="alice")
+    finally:
+        chat.server.stop()
+    assert slow.provider_called_first
+    assert meta["smart_defaults"]["values"] == {"defaultStyle": {"value": "ink", "source": "user"}}

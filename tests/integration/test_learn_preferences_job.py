@@ -14,15 +14,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from parley.auth.identity import Identity
-from parley.cli import main
 from parley.clock import iso_from_epoch
-from parley.config import get_settings
 from parley.ids import new_id
 from parley.jobs.handler import lambda_handler, run_locally
 from parley.preferences.job import LearnPreferencesJob
 from parley.preferences.repository import PreferencesRepository
 from parley.state import conversations as conversations_module
-from parley.state.client import dynamodb_client
 from parley.state.conversation_keys import ACTIVITY_SHARDS, activity_shard
 from parley.state.conversations import ConversationRepository
 from parley.state.items import to_item
@@ -491,30 +488,6 @@ def test_the_lambda_handler_refuses_another_jobs_event(
         handler({"job": "aggregate-usage"}, FakeContext(remaining_ms=600_000))  # type: ignore[arg-type]
     with pytest.raises(ValidationFailed):
         handler({"scheduled_time": "yesterday"}, FakeContext(remaining_ms=600_000))  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def cli(
-    settings: Settings,
-    dynamodb: DynamoDBClient,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> Iterator[Any]:
-    """``parley`` run in-process against this test's tables; (exit code, stdout JSON, stderr)."""
-    monkeypatch.setenv("PARLEY_CONVERSATIONS_TABLE", settings.conversations_table)
-    monkeypatch.setenv("PARLEY_ACCOUNTS_TABLE", settings.accounts_table)
-    monkeypatch.setenv("PARLEY_IDEMPOTENCY_TABLE", settings.idempotency_table)
-    get_settings.cache_clear()
-    dynamodb_client.cache_clear()
-
-    def run(*argv: str) -> tuple[int, Any, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, json.loads(out) if out.strip() else None, err
-
-    yield run
-    get_settings.cache_clear()
-    dynamodb_client.cache_clear()
 
 
 def test_parley_jobs_run_prints_the_result(

@@ -12,8 +12,6 @@ import anyio.to_thread
 import pytest
 
 from parley.budget.ledger import Ledger
-from parley.cli import main
-from parley.config import get_settings
 from parley.errors import (
     ConfigurationError,
     ParleyError,
@@ -30,18 +28,18 @@ from parley.orgs.merge import deep_merge
 from parley.orgs.repository import OrgSettingsRepository, StoredSettings
 from parley.orgs.settings import OrgSettings
 from parley.providers.catalog import load_catalog
-from parley.state.client import dynamodb_client
 from parley.state.items import from_item
 from tests.support.asgi import bearer, client_for
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterator
+    from collections.abc import AsyncIterator, Callable
 
     import httpx
     from fastapi import FastAPI
     from mypy_boto3_dynamodb import DynamoDBClient
 
     from parley.config import Settings
+    from tests.support.cli import CliRun
 
 ORG = "acme"
 DEFAULTS = OrgSettings().model_dump(mode="json")
@@ -792,31 +790,7 @@ async def test_budget_shows_the_balance_the_callers_spend_and_fresh_settings(
 # CLI ---------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def cli(
-    settings: Settings,
-    dynamodb: DynamoDBClient,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> Iterator[Callable[..., tuple[int, Any, str]]]:
-    """``parley`` run in-process against this test's table; (exit code, stdout JSON, stderr)."""
-    monkeypatch.setenv("PARLEY_ACCOUNTS_TABLE", settings.accounts_table)
-    get_settings.cache_clear()
-    dynamodb_client.cache_clear()
-
-    def run(*argv: str) -> tuple[int, Any, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, json.loads(out) if out.strip() else None, err
-
-    yield run
-    get_settings.cache_clear()
-    dynamodb_client.cache_clear()
-
-
-def test_cli_show_set_and_reset(
-    cli: Callable[..., tuple[int, Any, str]], repo: OrgSettingsRepository
-) -> None:
+def test_cli_show_set_and_reset(cli: CliRun, repo: OrgSettingsRepository) -> None:
     code, shown, _ = cli("org", "show", "--org", ORG)
     assert code == 0
     assert shown["settings"] == DEFAULTS
@@ -853,7 +827,7 @@ def test_cli_show_set_and_reset(
     ],
 )
 def test_cli_refuses_bad_settings_with_exit_2(
-    cli: Callable[..., tuple[int, Any, str]], repo: OrgSettingsRepository, patch: str
+    cli: CliRun, repo: OrgSettingsRepository, patch: str
 ) -> None:
     code, out, err = cli("org", "set", "--org", ORG, "--json", patch)
     assert code == 2
@@ -863,7 +837,7 @@ def test_cli_refuses_bad_settings_with_exit_2(
 
 
 def test_cli_grant_meters_the_org_and_balance_reads_it(
-    cli: Callable[..., tuple[int, Any, str]], settings: Settings, dynamodb: DynamoDBClient
+    cli: CliRun, settings: Settings, dynamodb: DynamoDBClient
 ) -> None:
     assert cli("org", "balance", "--org", ORG)[1] == {
         "org_id": ORG,

@@ -5,28 +5,26 @@ other orgs), validated against OpenAI's and Gemini's formats, over HTTP and from
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from parley.auth import Identity
-from parley.cli import main
-from parley.config import get_settings
 from parley.feedback.app import create_feedback_app
 from parley.ids import new_id
-from parley.state.client import dynamodb_client
 from parley.state.conversations import ConversationRepository
 from tests.support.asgi import bearer, client_for
 from tests.support.fine_tuning import validate_gemini_line, validate_openai_line
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator
     from pathlib import Path
 
     import httpx
     from mypy_boto3_dynamodb import DynamoDBClient
 
     from parley.config import Settings
+    from tests.support.cli import CliRun
 
 pytestmark = pytest.mark.anyio
 
@@ -216,29 +214,9 @@ async def test_a_reply_rated_5_twice_is_one_example(
     assert summary["skipped"]["duplicate"] == 1
 
 
-@pytest.fixture
-def cli(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Callable[..., tuple[int, Any, str]]:
-    """``parley`` in-process against this test's tables; (exit code, stdout JSON, stderr)."""
-    monkeypatch.setenv("PARLEY_FEEDBACK_TABLE", settings.feedback_table)
-    monkeypatch.setenv("PARLEY_CONVERSATIONS_TABLE", settings.conversations_table)
-    get_settings.cache_clear()
-    dynamodb_client.cache_clear()
-
-    def run(*argv: str) -> tuple[int, Any, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, json.loads(out) if out.strip() else None, err
-
-    yield run
-    get_settings.cache_clear()
-    dynamodb_client.cache_clear()
-
-
 @pytest.mark.usefixtures("seeded")
 async def test_the_cli_writes_both_formats_and_prints_the_summary(
-    cli: Callable[..., tuple[int, Any, str]], tmp_path: Path
+    cli: CliRun, tmp_path: Path
 ) -> None:
     code, summary, _ = cli("export", "training-data", "--org", ORG, "--out", str(tmp_path))
     assert code == 0
@@ -284,7 +262,7 @@ async def test_the_cli_writes_both_formats_and_prints_the_summary(
     assert [path.rsplit("/", 2)[-2] for path in again["files"]] == ["gemini", "gemini"]
 
 
-def test_the_cli_refuses_a_bad_quality(cli: Callable[..., tuple[int, Any, str]]) -> None:
+def test_the_cli_refuses_a_bad_quality(cli: CliRun) -> None:
     with pytest.raises(SystemExit) as exited:
         cli("export", "training-data", "--org", ORG, "--min-quality", "9")
     assert exited.value.code == 2

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from parley.chat.accounting import Accounting
     from parley.chat.cache import ResponseCache
     from parley.chat.charges import Charges
+    from parley.chat.events import ChatEvent
     from parley.chat.memory import ConversationMemory
     from parley.chat.outcome import Outcome
     from parley.chat.turn import ChatTurn, Emit, PreparedChat
@@ -114,29 +115,41 @@ class ChatService:
         after storing and charging what it had been shown."""
         progress = _Progress()
         user_write = self._start_user_write(prepared)
+        # Meta goes out once the smart defaults are read, while the provider works on its
+        # first token; every later event waits for meta, so meta stays first on the wire.
+        meta = asyncio.ensure_future(self._send_meta(prepared, emit))
+
+        async def after_meta(event: ChatEvent) -> None:
+            await meta
+            await emit(event)
+
         try:
-            await emit(self._meta(prepared))
             if prepared.cached is not None:
-                await self._replay(prepared, prepared.cached, emit, progress, user_write)
+                await self._replay(prepared, prepared.cached, after_meta, progress, user_write)
             else:
-                await self._relay(prepared, emit, progress, user_write)
+                await self._relay(prepared, after_meta, progress, user_write)
         except ParleyError as exc:
             progress.failure = exc
         except (asyncio.CancelledError, ClientGone):
             progress.disconnected = True
+            _discard(meta)
             raise
         finally:
             # Shielded: a disconnect cancels this task, and what was said must still be kept.
             await asyncio.shield(self._settle(prepared, progress, user_write))
         if progress.failure is not None:
-            await emit(Failed(progress.failure))
+            await after_meta(Failed(progress.failure))
         else:
             assert progress.done is not None
-            await emit(progress.done)
+            await after_meta(progress.done)
 
     # run ------------------------------------------------------------------------------------
 
-    def _meta(self, prepared: PreparedChat) -> Meta:
+    async def _send_meta(self, prepared: PreparedChat, emit: Emit) -> None:
+        pending = prepared.smart_defaults
+        await emit(self._meta(prepared, {} if pending is None else await pending))
+
+    def _meta(self, prepared: PreparedChat, smart_defaults: dict[str, Any]) -> Meta:
         route, cached = prepared.route, prepared.cached
         provider = cached.provider if cached else route.primary.provider
         model = cached.model if cached else route.primary.name
@@ -157,7 +170,7 @@ class ChatService:
                 "max_tokens": route.max_tokens,
             },
             context={"message_count": len(prepared.history)},
-            smart_defaults=prepared.smart_defaults,
+            smart_defaults=smart_defaults,
         )
 
     def _start_user_write(self, prepared: PreparedChat) -> asyncio.Task[None] | None:
@@ -351,6 +364,15 @@ class ChatService:
             logger.error("Reply not stored", error=exc.code, message_id=prepared.reply_message_id)
             return False
         return True
+
+
+def _discard(task: asyncio.Future[None]) -> None:
+    """Stop ``task`` if it still runs, and take its exception if it ended with one (a client
+    gone while meta was sent), so that nothing is logged as never retrieved."""
+    if not task.done():
+        task.cancel()
+    elif not task.cancelled():
+        task.exception()
 
 
 def _elapsed_ms(started: float) -> float:

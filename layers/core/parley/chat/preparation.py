@@ -1,10 +1,11 @@
 """Preparing a chat turn: everything that can refuse it, before a byte of the stream.
 
-    org settings → rate limits, balance, context and preferences (at once) → analysis and
-    route → response cache → hold the estimate on the ledger
+    org settings → rate limits, balance and context (at once) → analysis and route →
+    response cache → hold the estimate on the ledger
 
 so that a refusal is a plain HTTP error (422, 402, 404, 429, 503) and consumes nothing but
-the rate-limit slot of a request that was admitted.
+the rate-limit slot of a request that was admitted. The caller's preferences (the stream's
+smart defaults) are read alongside and not waited for: they can refuse nothing.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
     from parley.config import Settings
     from parley.orgs.cache import OrgSettingsCache
     from parley.orgs.settings import OrgSettings
-    from parley.preferences.repository import StoredPreferences
     from parley.providers.catalog import Catalog
     from parley.providers.registry import ProviderRegistry
     from parley.routing.plan import Route
@@ -74,16 +74,30 @@ class Preparation:
         limit = self._settings.max_message_chars
         if len(turn.message) > limit:
             raise ValidationFailed(f"message: at most {limit} characters")
+        org = await self._orgs.get(turn.identity.org_id)
+        # Started now and not waited for here: the stream's meta waits for it while the
+        # provider works on its first token (parley.chat.pipeline), so it adds nothing there.
+        smart_defaults = self._start_smart_defaults(turn, org)
+        try:
+            return await self._prepare(turn, org, smart_defaults)
+        except BaseException:
+            if smart_defaults is not None:
+                smart_defaults.cancel()
+            raise
+
+    async def _prepare(
+        self,
+        turn: ChatTurn,
+        org: OrgSettings,
+        smart_defaults: asyncio.Future[dict[str, Any]] | None,
+    ) -> PreparedChat:
         identity = turn.identity
-        org = await self._orgs.get(identity.org_id)
         # Independent round trips at once. All finish before any refusal is raised, and only
-        # the rate limiter consumes anything (nothing when it refuses). The preferences read
-        # never raises: a chat goes on without smart defaults.
+        # the rate limiter consumes anything (nothing when it refuses).
         admitted = asyncio.ensure_future(self._limiter.acquire(rate_rules(identity, org)))
         balance_read = asyncio.ensure_future(self._charges.balance(identity.org_id))
         context_read = asyncio.ensure_future(self._context(turn))
-        preferences_read = asyncio.ensure_future(self._read_preferences(turn))
-        await asyncio.wait((admitted, balance_read, context_read, preferences_read))
+        await asyncio.wait((admitted, balance_read, context_read))
         admitted.result().raise_if_refused()
         context = context_read.result()
         balance = balance_read.result()
@@ -136,7 +150,7 @@ class Preparation:
             hold=hold,
             cache_key=cache_key,
             cached=cached,
-            smart_defaults=self._smart_defaults(turn, org, preferences_read.result()),
+            smart_defaults=smart_defaults,
         )
 
     # prepare --------------------------------------------------------------------------------
@@ -152,23 +166,25 @@ class Preparation:
             )
         return new_id(), True, []
 
-    async def _read_preferences(self, turn: ChatTurn) -> StoredPreferences | None:
-        # Only the stream's meta carries smart defaults: the OpenAI-compatible endpoint has
-        # nowhere to put them, so it does not pay for the read.
-        if self._preferences is None or turn.endpoint != "stream":
+    def _start_smart_defaults(
+        self, turn: ChatTurn, org: OrgSettings
+    ) -> asyncio.Future[dict[str, Any]] | None:
+        """The caller's preferences for this request, resolving to the ``smart_defaults`` of
+        meta (never raising: a chat goes on without them). None for the OpenAI-compatible
+        endpoint, which has nowhere to put them and so does not pay for the read."""
+        preferences = self._preferences
+        if preferences is None or turn.endpoint != "stream":
             return None
-        return await self._preferences.read(turn.identity)
 
-    def _smart_defaults(
-        self, turn: ChatTurn, org: OrgSettings, stored: StoredPreferences | None
-    ) -> dict[str, Any]:
-        if self._preferences is None or turn.endpoint != "stream":
-            return {}
-        if stored is None:
-            return dict(EMPTY_SMART_DEFAULTS)
-        return SmartDefaults.payload(
-            stored, message=turn.message, requested_panel=turn.requested_panel, org=org
-        )
+        async def resolve() -> dict[str, Any]:
+            stored = await preferences.read(turn.identity)
+            if stored is None:
+                return dict(EMPTY_SMART_DEFAULTS)
+            return SmartDefaults.payload(
+                stored, message=turn.message, requested_panel=turn.requested_panel, org=org
+            )
+
+        return asyncio.ensure_future(resolve())
 
     def _chains(self, org: OrgSettings) -> Chains:
         tiers = org.tiers

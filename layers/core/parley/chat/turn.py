@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import asyncio
+
     from parley.auth.identity import Identity
     from parley.chat.cache import CachedAnswer
     from parley.chat.charges import Hold
@@ -72,5 +74,6 @@ class PreparedChat:
     hold: Hold
     cache_key: str | None = None  # where a complete answer is cached
     cached: CachedAnswer | None = None  # the answer, when the cache had it
-    # The caller's preferences for the request's panel, for ``meta`` (parley.preferences.smart).
-    smart_defaults: dict[str, Any] = field(default_factory=dict)
+    # The caller's preferences for the request's panel, for ``meta`` (parley.preferences.smart),
+    # still being read when the turn is prepared; None: no smart defaults (completions).
+    smart_defaults: asyncio.Future[dict[str, Any]] | None = None

@@ -20,7 +20,7 @@ from parley.ids import new_id
 from parley.state.client import dynamodb_client
 from parley.state.errors import dynamodb_errors, error_code
 from parley.state.items import from_item, to_item
-from parley.state.paging import decode_cursor, encode_cursor
+from parley.state.paging import decode_cursor, encode_cursor, query_all
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -140,21 +140,15 @@ class CorrectionRepository:
 
     def approved(self, org_id: str) -> Iterator[dict[str, Any]]:
         """Every approved correction of the org, oldest first, paging through the index."""
-        key: dict[str, Any] | None = None
-        while True:
-            query: dict[str, Any] = {
+        items = query_all(
+            self._client,
+            {
                 "TableName": self._table,
                 "IndexName": INDEX,
                 "KeyConditionExpression": "gsi1pk = :status",
                 "ExpressionAttributeValues": to_item(
                     {":status": corrections_key(org_id, "approved")}
                 ),
-            }
-            if key:
-                query["ExclusiveStartKey"] = key
-            with dynamodb_errors(self._table):
-                response = self._client.query(**query)
-            yield from (public_correction(from_item(item)) for item in response.get("Items", []))
-            key = response.get("LastEvaluatedKey")
-            if not key:
-                return
+            },
+        )
+        return (public_correction(item) for item in items)

@@ -26,6 +26,7 @@ from parley.state.conversation_keys import conversation_pk, message_sk
 from parley.state.conversations import ConversationRepository
 from parley.state.errors import dynamodb_errors, error_code
 from parley.state.items import from_item, to_item
+from parley.state.paging import query_all
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -141,28 +142,10 @@ class FeedbackRepository:
         if body.conversation_id is None:
             # By id alone, through the reply index (eventually consistent: about a second).
             message = self._conversations.find_reply(owner, body.message_id)
-            return RatedReply(
-                message.conversation_id, message.id, message.content, message.metadata
-            )
-        # The client named the conversation: read the reply directly, consistently.
-        with dynamodb_errors(self._conversations_table):
-            item = self._client.get_item(
-                TableName=self._conversations_table,
-                Key=to_item(
-                    {"pk": conversation_pk(body.conversation_id), "sk": message_sk(body.message_id)}
-                ),
-                ConsistentRead=True,
-            ).get("Item")
-        values = from_item(dict(item)) if item else {}
-        if (
-            values.get("role") != "assistant"
-            or values.get("org_id") != owner.org_id
-            or values.get("user_id") != owner.user_id
-        ):
-            raise NotFound("No such message.")
-        return RatedReply(
-            body.conversation_id, body.message_id, values["content"], values.get("metadata", {})
-        )
+        else:
+            # The client named the conversation: read the reply directly, consistently.
+            message = self._conversations.get_reply(owner, body.conversation_id, body.message_id)
+        return RatedReply(message.conversation_id, message.id, message.content, message.metadata)
 
     def _store(
         self,
@@ -251,9 +234,9 @@ class FeedbackRepository:
 
     def records(self, org_id: str, day: str) -> Iterator[dict[str, Any]]:
         """Every record of one org and day, oldest first, paging through the partition."""
-        key: dict[str, Any] | None = None
-        while True:
-            query: dict[str, Any] = {
+        return query_all(
+            self._client,
+            {
                 "TableName": self._table,
                 "KeyConditionExpression": "pk = :pk",
                 "ExpressionAttributeValues": to_item({":pk": day_pk(org_id, day)}),
@@ -264,34 +247,20 @@ class FeedbackRepository:
                     "#s": "satisfaction",
                     "#g": "signals",
                 },
-            }
-            if key:
-                query["ExclusiveStartKey"] = key
-            with dynamodb_errors(self._table):
-                response = self._client.query(**query)
-            yield from (from_item(item) for item in response.get("Items", []))
-            key = response.get("LastEvaluatedKey")
-            if not key:
-                return
+            },
+        )
 
     def rated(self, org_id: str) -> Iterator[dict[str, Any]]:
         """Every highly rated record of the org with its exchange, oldest first."""
-        key: dict[str, Any] | None = None
-        while True:
-            query: dict[str, Any] = {
+        return query_all(
+            self._client,
+            {
                 "TableName": self._table,
                 "IndexName": INDEX,
                 "KeyConditionExpression": "gsi1pk = :rated",
                 "ExpressionAttributeValues": to_item({":rated": rated_key(org_id)}),
-            }
-            if key:
-                query["ExclusiveStartKey"] = key
-            with dynamodb_errors(self._table):
-                response = self._client.query(**query)
-            yield from (from_item(item) for item in response.get("Items", []))
-            key = response.get("LastEvaluatedKey")
-            if not key:
-                return
+            },
+        )
 
 
 def _filters(thumbs: int | None, min_rating: int | None) -> tuple[str, dict[str, Any]]:

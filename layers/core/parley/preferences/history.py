@@ -40,6 +40,7 @@ from parley.state.conversation_keys import (
     owner_key,
 )
 from parley.state.errors import dynamodb_errors
+from parley.state.paging import query_all
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -217,7 +218,7 @@ class UserHistory:
         }
         yield from (
             (item["pk"].removeprefix("CONV#"), _epoch_ms(item["updated_at"]))
-            for item in self._pages(query)
+            for item in query_all(self._client, query)
         )
 
     def _turns(self, conversation_id: str, since_ms: int, limit: int) -> list[Turn]:
@@ -243,7 +244,7 @@ class UserHistory:
         }
         turns: list[Turn] = []
         following: dict[str, Any] | None = None  # the message after this one in time
-        for item in self._pages(query):
+        for item in query_all(self._client, query):
             if item.get("role") == "user":
                 reply = following if following and following.get("role") == "assistant" else None
                 turns.append(
@@ -257,19 +258,6 @@ class UserHistory:
                     break
             following = item
         return turns
-
-    def _pages(self, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        # Imported here: it loads boto3, which `import parley.preferences.job` should not.
-        from parley.state.items import from_item
-
-        while True:
-            with dynamodb_errors(self._table):
-                response = self._client.query(**query)
-            yield from (from_item(item) for item in response.get("Items", []))
-            last_key = response.get("LastEvaluatedKey")
-            if not last_key:
-                return
-            query["ExclusiveStartKey"] = last_key
 
 
 def _strings(values: dict[str, str]) -> dict[str, Any]:

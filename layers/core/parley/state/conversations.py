@@ -283,17 +283,24 @@ class ConversationRepository:
                 ),
                 Limit=1,
             ).get("Items", [])
-            if not found:
-                raise NotFound("No such message.")
-            key = from_item(found[0])
+        if not found:
+            raise NotFound("No such message.")
+        key = from_item(found[0])
+        return self.get_reply(owner, key["pk"].removeprefix("CONV#"), message_id)
+
+    def get_reply(self, owner: Identity, conversation_id: str, message_id: str) -> Message:
+        """One of the owner's assistant replies, read consistently from its conversation.
+        NotFound for a missing message, another user's, or one that is not a reply."""
+        with dynamodb_errors(self._table):
             item = self._client.get_item(
                 TableName=self._table,
-                Key=to_item({"pk": key["pk"], "sk": key["sk"]}),
+                Key=to_item({"pk": _pk(conversation_id), "sk": message_sk(message_id)}),
                 ConsistentRead=True,
             ).get("Item")
         values = from_item(item) if item else None
         if (
             values is None
+            or values.get("role") != "assistant"
             or values.get("org_id") != owner.org_id
             or values.get("user_id") != owner.user_id
         ):

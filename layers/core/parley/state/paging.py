@@ -1,15 +1,22 @@
-"""Opaque page cursors: a Query's LastEvaluatedKey, bound to the partition it came from."""
+"""Paging through Query results: opaque cursors (a Query's LastEvaluatedKey, bound to the
+partition it came from) for APIs, and every page of a Query for jobs and exports."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parley.errors import BadRequest
+from parley.state.errors import dynamodb_errors
 
-__all__ = ["decode_cursor", "encode_cursor"]
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+__all__ = ["decode_cursor", "encode_cursor", "query_all"]
 
 
 def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
@@ -33,3 +40,20 @@ def decode_cursor(cursor: str | None, *, partition: tuple[str, str]) -> dict[str
     if not isinstance(key, dict) or key.get(attribute) != {"S": value}:
         raise BadRequest("The page cursor is not valid.")
     return key
+
+
+def query_all(client: DynamoDBClient, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every item ``query`` (Query's parameters, ``TableName`` included) finds, page after
+    page, as plain values. Lazy: a caller that stops early reads no further page."""
+    # Imported here: it loads boto3, which modules that only import this one should not.
+    from parley.state.items import from_item
+
+    query = dict(query)
+    while True:
+        with dynamodb_errors(query["TableName"]):
+            response = client.query(**query)
+        yield from (from_item(item) for item in response.get("Items", []))
+        last_key = response.get("LastEvaluatedKey")
+        if not last_key:
+            return
+        query["ExclusiveStartKey"] = last_key

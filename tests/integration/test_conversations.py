@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from parley.auth import Identity
 from parley.errors import BadRequest, Conflict, NotFound
 from parley.state.conversations import ConversationRepository
+from parley.state.replies import Replies
 from parley.state.tables import create_tables, table_definitions
 from parley.state.template import load_template
 from tests.conftest import TEMPLATE
@@ -144,19 +145,22 @@ def test_creating_tables_again_leaves_existing_ones_alone(
     assert repo.get(ALICE, kept.id).title == "survives a restart"
 
 
-def test_a_reply_is_found_by_id_alone_by_its_owner_only(repo: ConversationRepository) -> None:
+def test_a_reply_is_found_by_id_alone_by_its_owner_only(
+    repo: ConversationRepository, settings: Settings, dynamodb: DynamoDBClient
+) -> None:
     conversation = repo.create(ALICE)
     question = repo.add_message(ALICE, conversation.id, role="user", content="Hi?")
     reply = repo.add_message(ALICE, conversation.id, role="assistant", content="Hello.")
-    found = repo.find_reply(ALICE, reply.id)
+    replies = Replies(settings.conversations_table, client=dynamodb)
+    found = replies.find(ALICE, reply.id)
     assert (found.id, found.conversation_id, found.content) == (reply.id, conversation.id, "Hello.")
-    assert repo.message_before(conversation.id, reply.id) == question
-    assert repo.message_before(conversation.id, question.id) is None
+    assert replies.question(conversation.id, reply.id) == question
+    assert replies.question(conversation.id, question.id) is None
     for stranger in (BOB, ALICE_ELSEWHERE):
         with pytest.raises(NotFound):
-            repo.find_reply(stranger, reply.id)
+            replies.find(stranger, reply.id)
     with pytest.raises(NotFound):  # only replies are indexed
-        repo.find_reply(ALICE, question.id)
+        replies.find(ALICE, question.id)
 
 
 def test_a_conversation_is_listed_under_its_last_days_activity_shard(
@@ -184,3 +188,58 @@ def test_a_conversation_is_listed_under_its_last_days_activity_shard(
     entries = [from_item(item) for item in items]
     assert [activity_owner(entry["gsi2sk"]) for entry in entries] == [("acme", "alice")]
     assert entries[0]["pk"] == f"CONV#{conversation.id}"
+
+
+class IndexLags:
+    """A client whose reply-index queries find nothing for the first ``misses`` calls, as a
+    GSI does before it has caught up with a write."""
+
+    def __init__(self, client: DynamoDBClient, misses: int) -> None:
+        self._client = client
+        self.misses = misses
+        self.index_queries = 0
+
+    def query(self, **request: Any) -> Any:
+        if request.get("IndexName") == "gsi2":
+            self.index_queries += 1
+            if self.index_queries <= self.misses:
+                return {"Items": [], "Count": 0}
+        return self._client.query(**request)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+@pytest.mark.parametrize(
+    ("misses", "age_seconds", "found", "slept"),
+    [
+        (2, 0.0, True, [0.1, 0.2]),  # a fresh reply the index has not caught up with
+        (10, 0.0, False, [0.1, 0.2, 0.4, 0.8]),  # fresh, but the index never shows it
+        (10, 60.0, False, []),  # an old reply missing from the index is missing
+    ],
+)
+def test_a_fresh_reply_is_looked_up_again_while_the_index_catches_up(
+    repo: ConversationRepository,
+    settings: Settings,
+    dynamodb: DynamoDBClient,
+    misses: int,
+    age_seconds: float,
+    found: bool,
+    slept: list[float],
+) -> None:
+    conversation = repo.create(ALICE)
+    reply = repo.add_message(ALICE, conversation.id, role="assistant", content="Done.")
+    lagging = IndexLags(dynamodb, misses)
+    sleeps: list[float] = []
+    replies = Replies(
+        settings.conversations_table,
+        client=lagging,  # type: ignore[arg-type]
+        clock=lambda: time.time() + age_seconds,
+        sleep=sleeps.append,
+    )
+    if found:
+        assert replies.find(ALICE, reply.id).id == reply.id
+    else:
+        with pytest.raises(NotFound):
+            replies.find(ALICE, reply.id)
+    assert sleeps == slept

@@ -23,10 +23,10 @@ from parley.feedback.satisfaction import implicit_satisfaction
 from parley.ids import new_id
 from parley.state.client import dynamodb_client
 from parley.state.conversation_keys import conversation_pk, message_sk
-from parley.state.conversations import ConversationRepository
 from parley.state.errors import dynamodb_errors, error_code
 from parley.state.items import from_item, to_item
 from parley.state.paging import query_all
+from parley.state.replies import Replies
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -91,7 +91,7 @@ class FeedbackRepository:
         self._table = feedback_table
         self._conversations_table = conversations_table
         self._client = client or dynamodb_client()
-        self._conversations = ConversationRepository(conversations_table, client=self._client)
+        self._replies = Replies(conversations_table, client=self._client)
         self._clock = clock
 
     def submit(self, owner: Identity, body: FeedbackRequest) -> dict[str, Any]:
@@ -122,7 +122,7 @@ class FeedbackRepository:
             "created_at": created_at,
         }
         if body.rating is not None and body.rating >= HIGH_RATING:
-            question = self._conversations.message_before(reply.conversation_id, reply.message_id)
+            question = self._replies.question(reply.conversation_id, reply.message_id)
             prompt = question.content if question and question.role == "user" else ""
             record["gsi1pk"] = rated_key(owner.org_id)
             record["gsi1sk"] = record["sk"]
@@ -140,11 +140,11 @@ class FeedbackRepository:
 
     def _reply(self, owner: Identity, body: FeedbackRequest) -> RatedReply:
         if body.conversation_id is None:
-            # By id alone, through the reply index (eventually consistent: about a second).
-            message = self._conversations.find_reply(owner, body.message_id)
+            # By id alone, through the reply index (parley.state.replies waits for a fresh one).
+            message = self._replies.find(owner, body.message_id)
         else:
             # The client named the conversation: read the reply directly, consistently.
-            message = self._conversations.get_reply(owner, body.conversation_id, body.message_id)
+            message = self._replies.get(owner, body.conversation_id, body.message_id)
         return RatedReply(message.conversation_id, message.id, message.content, message.metadata)
 
     def _store(

@@ -22,7 +22,6 @@ from parley.ids import new_id
 from parley.state.client import dynamodb_client
 from parley.state.conversation_keys import (
     OWNER_INDEX,
-    REPLY_INDEX,
     activity_key,
     activity_shard,
     activity_sort_key,
@@ -45,7 +44,14 @@ if TYPE_CHECKING:
 
     from parley.auth.identity import Identity
 
-__all__ = ["Conversation", "ConversationRepository", "Message", "MessageStatus", "Role"]
+__all__ = [
+    "Conversation",
+    "ConversationRepository",
+    "Message",
+    "MessageStatus",
+    "Role",
+    "message_from_item",
+]
 
 Role = Literal["user", "assistant", "system"]
 MessageStatus = Literal["complete", "incomplete"]
@@ -144,7 +150,7 @@ class ConversationRepository:
         items = [from_item(item) for item in response.get("Items", [])]
         if not items or items[0]["sk"] != "META" or not _owns(owner, _conversation(items[0])):
             raise NotFound("No such conversation.")
-        return _conversation(items[0]), [_message(item) for item in items[1:]]
+        return _conversation(items[0]), [message_from_item(item) for item in items[1:]]
 
     def list_for_owner(
         self, owner: Identity, *, limit: int = 20, cursor: str | None = None
@@ -269,67 +275,6 @@ class ConversationRepository:
                     raise Conflict(f"Message {message_id} already exists.") from exc
                 raise
 
-    def find_reply(self, owner: Identity, message_id: str) -> Message:
-        """One of the owner's assistant replies, by id alone (index ``gsi2``, then a consistent
-        GetItem). NotFound for a missing reply, another user's, or one not yet indexed (the
-        index is eventually consistent: a reply is findable within about a second)."""
-        with dynamodb_errors(self._table):
-            found = self._client.query(
-                TableName=self._table,
-                IndexName=REPLY_INDEX,
-                KeyConditionExpression="gsi2pk = :reply",
-                ExpressionAttributeValues=to_item(
-                    {":reply": reply_key(owner.org_id, owner.user_id, message_id)}
-                ),
-                Limit=1,
-            ).get("Items", [])
-        if not found:
-            raise NotFound("No such message.")
-        key = from_item(found[0])
-        return self.get_reply(owner, key["pk"].removeprefix("CONV#"), message_id)
-
-    def get_reply(self, owner: Identity, conversation_id: str, message_id: str) -> Message:
-        """One of the owner's assistant replies, read consistently from its conversation.
-        NotFound for a missing message, another user's, or one that is not a reply."""
-        with dynamodb_errors(self._table):
-            item = self._client.get_item(
-                TableName=self._table,
-                Key=to_item({"pk": _pk(conversation_id), "sk": message_sk(message_id)}),
-                ConsistentRead=True,
-            ).get("Item")
-        values = from_item(item) if item else None
-        if (
-            values is None
-            or values.get("role") != "assistant"
-            or values.get("org_id") != owner.org_id
-            or values.get("user_id") != owner.user_id
-        ):
-            raise NotFound("No such message.")
-        return _message(values)
-
-    def message_before(self, conversation_id: str, message_id: str) -> Message | None:
-        """The message just before ``message_id`` (a reply's question). The caller has
-        checked ownership."""
-        with dynamodb_errors(self._table):
-            items = self._client.query(
-                TableName=self._table,
-                KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :this",
-                ExpressionAttributeValues=to_item(
-                    {
-                        ":pk": _pk(conversation_id),
-                        ":first": "MSG#",
-                        ":this": message_sk(message_id),
-                    }
-                ),
-                ScanIndexForward=False,
-                Limit=2,  # the message itself, then the one before it
-            ).get("Items", [])
-        for item in items:
-            values = from_item(item)
-            if values["sk"] < message_sk(message_id):
-                return _message(values)
-        return None
-
     def recent_messages(self, conversation_id: str, *, limit: int) -> list[Message]:
         """The last ``limit`` messages, oldest first. The caller has checked ownership."""
         with dynamodb_errors(self._table):
@@ -340,7 +285,7 @@ class ConversationRepository:
                 ScanIndexForward=False,
                 Limit=limit,
             )
-        return [_message(from_item(item)) for item in reversed(response.get("Items", []))]
+        return [message_from_item(from_item(item)) for item in reversed(response.get("Items", []))]
 
 
 def _pk(conversation_id: str) -> str:
@@ -376,7 +321,7 @@ def _conversation(item: dict[str, Any]) -> Conversation:
     )
 
 
-def _message(item: dict[str, Any]) -> Message:
+def message_from_item(item: dict[str, Any]) -> Message:
     return Message(
         id=item["message_id"],
         conversation_id=item["pk"].removeprefix("CONV#"),

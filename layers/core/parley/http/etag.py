@@ -9,12 +9,25 @@ no header both mean "whatever is current".
 from __future__ import annotations
 
 import re
+from typing import Annotated
+
+from fastapi import Header
 
 from parley.errors import BadRequest, PreconditionFailed
 
-__all__ = ["etag", "expected_version"]
+__all__ = ["IfMatch", "etag", "expected_version"]
 
 _ETAG = re.compile(r'^"(\d{1,18})"$')
+
+# The ``If-Match`` parameter of a handler that writes a versioned document.
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description='The ETag from a GET, e.g. `"3"`; 412 when the document changed since. '
+        "`*` or no header: apply to whatever is current.",
+    ),
+]
 
 
 def etag(version: int) -> str:

@@ -13,13 +13,13 @@ from typing import Annotated, Any
 
 import anyio
 import anyio.to_thread
-from fastapi import APIRouter, Body, Depends, Header, Request
+from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import JSONResponse
 
 from parley.auth.identity import Identity
 from parley.budget.ledger import AsyncLedger
 from parley.http.auth import CurrentIdentity, require_scopes
-from parley.http.etag import etag, expected_version
+from parley.http.etag import IfMatch, etag, expected_version
 from parley.orgs.cache import OrgSettingsCache
 from parley.orgs.repository import OrgSettingsRepository, StoredSettings
 from parley.providers.catalog import Catalog
@@ -31,14 +31,6 @@ MANAGE_SCOPE = "org:manage"
 router = APIRouter(tags=["org"])
 
 Administrator = Annotated[Identity, Depends(require_scopes(MANAGE_SCOPE))]
-IfMatch = Annotated[
-    str | None,
-    Header(
-        alias="If-Match",
-        description='The ETag from a GET, e.g. `"3"`; 412 when the settings changed since. '
-        "`*` or no header: apply to whatever is current.",
-    ),
-]
 
 # The body is documented as a merge patch; application/json is accepted as well.
 _MERGE_PATCH = {

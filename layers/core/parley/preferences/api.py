@@ -12,13 +12,13 @@ own shape, merged like a JSON merge patch (RFC 7396): objects merge, ``null`` re
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Body, Header, Request
+from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from parley.errors import ValidationFailed
 from parley.http.auth import CurrentIdentity
-from parley.http.etag import etag, expected_version
+from parley.http.etag import IfMatch, etag, expected_version
 from parley.preferences.effective import preferences_document
 from parley.preferences.panels import PanelRegistry
 from parley.preferences.repository import PreferencesRepository, StoredPreferences
@@ -30,15 +30,6 @@ TIER_SCOPE = "users:manage"
 _PATH = "/v1/preferences"
 
 router = APIRouter(tags=["preferences"])
-
-IfMatch = Annotated[
-    str | None,
-    Header(
-        alias="If-Match",
-        description='The ETag from a GET, e.g. `"3"`; 412 when the preferences changed since. '
-        "`*` or no header: apply to whatever is current.",
-    ),
-]
 
 
 class ResetRequest(BaseModel):

@@ -161,3 +161,20 @@ def test_the_playground_page_is_served_with_the_token(dev_server: DevServer) -> 
     assert dev_server.token in page.text
     assert "textContent" in page.text
     assert "innerHTML" not in page.text
+
+
+def test_the_playground_script_is_valid_javascript(dev_server: DevServer, tmp_path: Path) -> None:
+    import shutil
+
+    node = shutil.which("node")
+    assert node, "Node.js checks the page's script; `make test` installs it"
+    page = httpx.get(f"{dev_server.url}/").text
+    script = page.split("<script>", 1)[1].split("</script>", 1)[0]
+    assert "/v1/feedback" in script  # it rates replies
+    assert "smart_defaults" in script  # and shows the smart defaults of meta
+    source = tmp_path / "playground.js"
+    source.write_text(script, encoding="utf-8")
+    checked = subprocess.run(
+        [node, "--check", str(source)], capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stderr

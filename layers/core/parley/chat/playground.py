@@ -1,5 +1,6 @@
-"""A one-page chat playground for ``parley dev`` at ``/``: it streams with ``fetch`` and
-renders every model output with ``textContent``, never as HTML."""
+"""A one-page chat playground for ``parley dev`` at ``/``: it streams with ``fetch``, shows the
+smart defaults from ``meta`` and rates each reply (``POST /v1/feedback``), and renders every
+model output and stored value with ``textContent``, never as HTML."""
 
 # No `from __future__ import annotations`: FastAPI reads these annotations at runtime.
 import json
@@ -42,12 +43,18 @@ _PAGE = """<!doctype html>
 <div class="row"><button id="send">Send</button><button id="stop" disabled>Stop</button>
   <span id="status" class="muted"></span></div>
 <div id="answer" aria-live="polite"></div>
+<div class="row" id="rate" hidden>Helpful?
+  <button id="up" aria-label="thumbs up">&#x1F44D;</button>
+  <button id="down" aria-label="thumbs down">&#x1F44E;</button>
+  <span id="rated" class="muted"></span></div>
 <p id="meta" class="muted"></p>
+<p id="defaults" class="muted"></p>
 <script>
 const initialToken = __TOKEN__;
 const $ = (id) => document.getElementById(id);
 $("token").value = initialToken;
 let conversationId = null;
+let replyId = null;
 let controller = null;
 
 async function loadModels() {
@@ -71,12 +78,15 @@ function handle(event) {
     conversationId = event.conversation_id;
     $("meta").textContent = event.route.provider + " / " + event.route.model + " (" +
       event.route.reason + ") · conversation " + event.conversation_id;
+    showDefaults(event.smart_defaults || {});
   } else if (event.type === "token") {
     $("answer").textContent += event.text;
   } else if (event.type === "provider_switched") {
     $("meta").textContent += " · " + event.from.model + " broke (" + event.reason +
       "), continued on " + event.to.model;
   } else if (event.type === "done") {
+    replyId = event.message_id;
+    $("rate").hidden = false;
     $("status").textContent = "done by " + event.model + (event.cached ? " (cached)" : "") +
       ": " + event.usage.input_tokens + " in, " +
       event.usage.output_tokens + " out, $" + event.cost_usd + ", first token " +
@@ -86,6 +96,26 @@ function handle(event) {
   }
 }
 
+// The preferences that apply to this message (GET/PUT /v1/preferences sets them).
+function showDefaults(defaults) {
+  const values = Object.entries(defaults.values || {});
+  if (!defaults.panel || !values.length) { $("defaults").textContent = ""; return; }
+  $("defaults").textContent = "Your " + defaults.panel + " defaults: " + values.map(
+    ([field, v]) => field + " " + JSON.stringify(v.value) + (v.source === "learned"
+      ? " (you usually choose it, " + Math.round(v.confidence * 100) + "%)" : " (" + v.source + ")")
+  ).join(", ");
+}
+
+async function rate(thumbs) {
+  const response = await fetch("/v1/feedback", {
+    method: "POST",
+    headers: { ...auth(), "Content-Type": "application/json",
+               "Idempotency-Key": replyId + ":" + thumbs },
+    body: JSON.stringify({ message_id: replyId, conversation_id: conversationId, thumbs }),
+  });
+  $("rated").textContent = response.ok ? "thanks" : "feedback: " + response.status;
+}
+
 async function send() {
   const message = $("message").value.trim();
   if (!message) return;
@@ -93,6 +123,7 @@ async function send() {
   if ($("model").value) body.model = $("model").value;
   if ($("keep").checked && conversationId) body.conversation_id = conversationId;
   $("answer").textContent = "";
+  $("rate").hidden = true; $("rated").textContent = "";
   $("status").textContent = "streaming…";
   controller = new AbortController();
   $("send").disabled = true; $("stop").disabled = false;
@@ -130,6 +161,8 @@ async function send() {
 
 $("send").addEventListener("click", send);
 $("stop").addEventListener("click", () => controller && controller.abort());
+$("up").addEventListener("click", () => rate(1));
+$("down").addEventListener("click", () => rate(-1));
 $("token").addEventListener("change", loadModels);
 loadModels();
 </script>

@@ -80,6 +80,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/import_time.py
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/gateway_overhead.py
+	$(BIN)/python bench/learn_preferences.py
 
 build: $(SAM)
 	$(SAM) build

@@ -93,6 +93,25 @@ def test_learn_keeps_other_fields_and_never_overwrites_an_explicit_value(
     assert stored.version == 3
 
 
+def test_learning_from_a_stale_read_rereads_and_still_spares_what_the_user_set_since(
+    repo: PreferencesRepository,
+) -> None:
+    read = repo.get(ORG, USER)  # what the job read, before the user chose a style themselves
+    repo.update(
+        ORG, USER, {"preferences": {"pictures": {"defaultStyle": "ink"}}}, expected_version=0
+    )
+    values = {"pictures.defaultStyle": learned("watercolor")}
+    assert repo.learn(ORG, USER, values, run_id="run-1", read=read) is False
+    stored = repo.get(ORG, USER)
+    assert stored.explicit["preferences"]["pictures"]["defaultStyle"] == "ink"
+    assert stored.learned == {}
+    assert stored.version == 1
+    # From a current read the first attempt is the write: one GetItem fewer for the job.
+    values = {"pictures.defaultProvider": learned("dalle")}
+    assert repo.learn(ORG, USER, values, run_id="run-2", read=stored) is True
+    assert repo.get(ORG, USER).learned["pictures.defaultProvider"].value == "dalle"
+
+
 def test_the_same_run_twice_is_a_no_op(repo: PreferencesRepository) -> None:
     values = {"pictures.defaultStyle": learned("watercolor")}
     assert repo.learn(ORG, USER, values, run_id="run-1") is True

@@ -142,7 +142,7 @@ class LearnPreferencesJob:
         if registry is None:
             registry = panels[user.org_id] = self._panels(user.org_id)
         return self._preferences.learn(
-            user.org_id, user.user_id, learned, run_id=run_id, panels=registry
+            user.org_id, user.user_id, learned, run_id=run_id, panels=registry, read=stored
         )
 
     def _panels(self, org_id: str) -> PanelRegistry:

@@ -165,15 +165,19 @@ class PreferencesRepository:
         *,
         run_id: str,
         panels: PanelRegistry | None = None,
+        read: StoredPreferences | None = None,
     ) -> bool:
         """Lay ``learned`` over the stored learned values (fields not given are kept). Fields
         the user set explicitly are never written, nor values that do not validate for their
         panel (logged). A run already applied (``run_id``) changes nothing. True when the
-        item changed."""
+        item changed. ``read``: the item as the caller has just read it, which the first
+        attempt starts from (its write is still conditional on that version; a lost race
+        reads the item again)."""
         registry = panels or PanelRegistry.builtin()
+        first_read = [read] if read is not None else []
 
         def attempt() -> bool | None:
-            current = self.get(org_id, user_id)
+            current = first_read.pop() if first_read else self.get(org_id, user_id)
             if run_id in current.learned_runs:
                 return False
             merged = dict(current.learned)

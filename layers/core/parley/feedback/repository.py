@@ -13,26 +13,24 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from parley.clock import iso_from_epoch
-from parley.errors import NotFound
+from parley.errors import Conflict, NotFound
 from parley.feedback.cursors import day_cursor_start, record_cursor
 from parley.feedback.keys import INDEX, day_pk, order_key, rated_key
 from parley.feedback.satisfaction import implicit_satisfaction
 from parley.ids import new_id
 from parley.state.client import dynamodb_client
 from parley.state.conversation_keys import conversation_pk, message_sk
-from parley.state.errors import dynamodb_errors, error_code
+from parley.state.errors import dynamodb_errors
 from parley.state.items import from_item, to_item
 from parley.state.paging import query_all
 from parley.state.replies import Replies
+from parley.state.transactions import CONDITION_FAILED, back_off, transact_write
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
     from parley.auth.identity import Identity
     from parley.feedback.days import DayRange
@@ -40,6 +38,8 @@ if TYPE_CHECKING:
 
 __all__ = ["HIGH_RATING", "FeedbackRepository", "RatedReply", "is_positive", "public_record"]
 
+# A transaction that collided with another on the reply item is tried again this many times.
+_STORE_ATTEMPTS = 4
 # "Highly rated" is a rating above 4: only those exchanges become training examples.
 HIGH_RATING = 5
 # What the API shows of a record, always every field (null when not given): no keys, no
@@ -154,7 +154,7 @@ class FeedbackRepository:
         record: dict[str, Any],
         summary: dict[str, Any],
     ) -> None:
-        items: list[TransactWriteItemTypeDef] = [
+        items: list[dict[str, Any]] = [
             {
                 "Put": {
                     "TableName": self._table,
@@ -179,17 +179,17 @@ class FeedbackRepository:
                 }
             },
         ]
-        with dynamodb_errors(self._table):
-            try:
-                self._client.transact_write_items(TransactItems=items)
-            except ClientError as exc:
-                if error_code(exc) != "TransactionCanceledException":
-                    raise
-                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-                if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-                    # The reply vanished (or changed hands) since it was read.
-                    raise NotFound("No such message.") from exc
-                raise
+        for attempt in range(_STORE_ATTEMPTS):
+            cancelled = transact_write(self._client, self._table, items)
+            if cancelled is None:
+                return
+            if cancelled[1].code == CONDITION_FAILED:
+                # The reply vanished (or changed hands) since it was read.
+                raise NotFound("No such message.")
+            if cancelled[0].code == CONDITION_FAILED:
+                raise Conflict("A feedback record with this id exists; send it again.")
+            back_off(attempt)  # another transaction was writing the reply: try again
+        raise Conflict("The reply was being rated by other requests; send the feedback again.")
 
     def page(
         self,

@@ -16,6 +16,7 @@ from tests.conftest import REPO
 LOADS_BOTO3 = (
     "parley.state.items",
     "parley.state.conversations",
+    "parley.state.replies",
     "parley.state.usage",
     "parley.chat",
     # The feedback function stores every submission in a transaction from its first request.

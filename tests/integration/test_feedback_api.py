@@ -409,6 +409,50 @@ async def test_a_failed_submission_does_not_block_a_corrected_retry(
     assert len(stored_feedback(settings, dynamodb)) == 1
 
 
+class TransactionsCollide:
+    """A client whose first ``collisions`` transactions are cancelled as DynamoDB cancels one
+    that met another transaction on the same item (moto never does)."""
+
+    def __init__(self, client: DynamoDBClient, collisions: int) -> None:
+        self._client = client
+        self.collisions = collisions
+
+    def transact_write_items(self, **request: Any) -> Any:
+        from botocore.exceptions import ClientError
+
+        if self.collisions > 0:
+            self.collisions -= 1
+            reasons = [{"Code": "None"}, {"Code": "TransactionConflict"}]
+            error = {
+                "Error": {"Code": "TransactionCanceledException", "Message": "conflict"},
+                "CancellationReasons": reasons,
+            }
+            raise ClientError(error, "TransactWriteItems")  # type: ignore[arg-type]
+        return self._client.transact_write_items(**request)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+@pytest.mark.parametrize(("collisions", "status", "records"), [(2, 201, 1), (4, 409, 0)])
+async def test_a_submission_colliding_on_the_reply_is_tried_again(
+    chat: Chat,
+    settings: Settings,
+    dynamodb: DynamoDBClient,
+    collisions: int,
+    status: int,
+    records: int,
+) -> None:
+    conversation_id, message_id = chat.exchange(ALICE)
+    colliding = TransactionsCollide(dynamodb, collisions)
+    app = create_feedback_app(settings, client=colliding)  # type: ignore[arg-type]
+    body = {"message_id": message_id, "conversation_id": conversation_id, "thumbs": 1}
+    async with client_for(app) as client:
+        response = await client.post("/v1/feedback", headers=ALICE_TOKEN, json=body)
+    assert response.status_code == status, response.text
+    assert len(stored_feedback(settings, dynamodb)) == records
+
+
 # Reading the org's feedback ---------------------------------------------------------------
 
 

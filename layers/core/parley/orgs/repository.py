@@ -31,10 +31,9 @@ from parley.orgs.merge import deep_merge
 from parley.orgs.settings import OrgSettings
 from parley.state.versioned import (
     VersionedTable,
-    check_version,
     dump_document,
     load_document,
-    write_with_retries,
+    save_with_retries,
 )
 
 if TYPE_CHECKING:
@@ -135,19 +134,18 @@ class OrgSettingsRepository:
             raise ValidationFailed("The settings patch must be a JSON object.")
         _refuse_non_finite(patch)
 
-        def attempt() -> StoredSettings | None:
-            current = self._read(org_id)
-            check_version(current.version, expected_version, lambda: _stale(expected_version))
+        def change(current: _Raw) -> StoredSettings | None:
             overrides = deep_merge(current.overrides, patch)
             settings = _validated(overrides, known_models)
             overrides = _normalised(overrides, settings.model_dump(mode="json"))
             return self._write(org_id, current.version, overrides, settings, updated_by)
 
-        return write_with_retries(
-            attempt,
+        return save_with_retries(
+            lambda: self._read(org_id),
+            change,
             attempts=self._attempts,
             expected_version=expected_version,
-            stale=lambda: _stale(expected_version),
+            stale=_stale,
             gave_up="The settings kept changing while being saved; read them and try again.",
         )
 
@@ -157,18 +155,17 @@ class OrgSettingsRepository:
         """Return the org to the defaults (conditional like ``update``). An org that never
         saved settings is left as it is: it has the defaults already."""
 
-        def attempt() -> StoredSettings | None:
-            current = self._read(org_id)
-            check_version(current.version, expected_version, lambda: _stale(expected_version))
+        def change(current: _Raw) -> StoredSettings | None:
             if current.version == 0:
                 return StoredSettings(org_id=org_id, settings=OrgSettings())
             return self._write(org_id, current.version, {}, OrgSettings(), updated_by)
 
-        return write_with_retries(
-            attempt,
+        return save_with_retries(
+            lambda: self._read(org_id),
+            change,
             attempts=self._attempts,
             expected_version=expected_version,
-            stale=lambda: _stale(expected_version),
+            stale=_stale,
             gave_up="The settings kept changing while being reset; read them and try again.",
         )
 
@@ -228,7 +225,7 @@ def _key(org_id: str) -> dict[str, str]:
     return {"pk": f"ORG#{org_id}", "sk": _SETTINGS_SK}
 
 
-def _stale(expected: int | None) -> PreconditionFailed:
+def _stale(expected: int) -> PreconditionFailed:
     return PreconditionFailed(
         f"The settings changed since version {expected} was read; read them again and "
         "reapply the change."

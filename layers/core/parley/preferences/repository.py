@@ -28,10 +28,9 @@ from parley.preferences.panels import DEFAULT_TIER, PanelRegistry, split_path
 from parley.preferences.stored import LearnedValue, StoredPreferences, explicit_value
 from parley.state.versioned import (
     VersionedTable,
-    check_version,
     dump_document,
     load_document,
-    write_with_retries,
+    save_with_retries,
 )
 from parley.telemetry import logger
 
@@ -109,9 +108,7 @@ class PreferencesRepository:
         registry = panels or PanelRegistry.builtin()
         _check_patch(patch)
 
-        def attempt() -> StoredPreferences | None:
-            current = self.get(org_id, user_id)
-            check_version(current.version, expected_version, lambda: _stale(expected_version))
+        def change(current: StoredPreferences) -> StoredPreferences | None:
             # Values an org's panels no longer accept are dropped rather than blocking the user.
             merged = deep_merge(registry.prune(current.explicit), patch)
             explicit = registry.validate_document(merged)
@@ -119,11 +116,12 @@ class PreferencesRepository:
                 raise Forbidden("Changing the tier needs the users:manage scope.")
             return self._write(current, explicit=explicit, learned=current.learned)
 
-        return write_with_retries(
-            attempt,
+        return save_with_retries(
+            lambda: self.get(org_id, user_id),
+            change,
             attempts=self._attempts,
             expected_version=expected_version,
-            stale=lambda: _stale(expected_version),
+            stale=_stale,
             gave_up="The preferences kept changing while being saved; read them and try again.",
         )
 
@@ -141,19 +139,18 @@ class PreferencesRepository:
         a user with nothing stored is left as they are."""
         chosen = None if panels is None else set(panels)
 
-        def attempt() -> StoredPreferences | None:
-            current = self.get(org_id, user_id)
-            check_version(current.version, expected_version, lambda: _stale(expected_version))
+        def change(current: StoredPreferences) -> StoredPreferences | None:
             if current.version == 0:
                 return current
             explicit, learned = _without(current, chosen)
             return self._write(current, explicit=explicit, learned=learned)
 
-        return write_with_retries(
-            attempt,
+        return save_with_retries(
+            lambda: self.get(org_id, user_id),
+            change,
             attempts=self._attempts,
             expected_version=expected_version,
-            stale=lambda: _stale(expected_version),
+            stale=_stale,
             gave_up="The preferences kept changing while being reset; read them and try again.",
         )
 
@@ -176,8 +173,10 @@ class PreferencesRepository:
         registry = panels or PanelRegistry.builtin()
         first_read = [read] if read is not None else []
 
-        def attempt() -> bool | None:
-            current = first_read.pop() if first_read else self.get(org_id, user_id)
+        def read_current() -> StoredPreferences:
+            return first_read.pop() if first_read else self.get(org_id, user_id)
+
+        def change(current: StoredPreferences) -> bool | None:
             if run_id in current.learned_runs:
                 return False
             merged = dict(current.learned)
@@ -191,11 +190,12 @@ class PreferencesRepository:
             written = self._write(current, explicit=current.explicit, learned=merged, runs=runs)
             return None if written is None else True
 
-        return write_with_retries(
-            attempt,
+        return save_with_retries(
+            read_current,
+            change,
             attempts=self._attempts,
             expected_version=None,
-            stale=lambda: _stale(None),
+            stale=_stale,
             gave_up=f"The preferences of user {user_id} kept changing while learning.",
         )
 
@@ -248,7 +248,7 @@ def _key(org_id: str, user_id: str) -> dict[str, str]:
     return {"pk": f"USER#{org_id}#{user_id}", "sk": _SK}
 
 
-def _stale(expected: int | None) -> PreconditionFailed:
+def _stale(expected: int) -> PreconditionFailed:
     return PreconditionFailed(
         f"The preferences changed since version {expected} was read; read them again "
         "(GET /v1/preferences) and reapply the change."

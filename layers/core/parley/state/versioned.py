@@ -5,7 +5,7 @@ Org settings and user preferences are both kept this way: every write puts the i
 ``read_version + 1`` on condition that it is still at ``read_version`` (or, for version 0, that
 it does not exist yet), so two writers that read the same version cannot both win. The version
 is what the HTTP APIs send as the ETag. A writer that loses the race re-reads and tries again
-when it did not name a version (``write_with_retries``); one that named a version gets a failed
+when it did not name a version (``save_with_retries``); one that named a version gets a failed
 precondition (412), because what it changed was based on a document that is gone.
 
 Versions only go up: resetting a document writes an empty one at the next version rather than
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
@@ -30,12 +30,12 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 __all__ = [
+    "HasVersion",
     "VersionedItem",
     "VersionedTable",
-    "check_version",
     "dump_document",
     "load_document",
-    "write_with_retries",
+    "save_with_retries",
 ]
 
 
@@ -98,32 +98,34 @@ class VersionedTable:
         return version
 
 
-def check_version(
-    current: int, expected: int | None, stale: Callable[[], PreconditionFailed]
-) -> None:
-    """Raise ``stale()`` when the caller named a version that is no longer current."""
-    if expected is not None and current != expected:
-        raise stale()
+class HasVersion(Protocol):
+    @property
+    def version(self) -> int: ...
 
 
-def write_with_retries[T](
-    attempt: Callable[[], T | None],
+def save_with_retries[R: HasVersion, T](
+    read: Callable[[], R],
+    change: Callable[[R], T | None],
     *,
     attempts: int,
     expected_version: int | None,
-    stale: Callable[[], PreconditionFailed],
+    stale: Callable[[int], PreconditionFailed],
     gave_up: str,
 ) -> T:
-    """Run ``attempt`` (read, change, conditional put; None when the put lost a race) until it
-    succeeds. A caller that named the version it read cannot be retried on its behalf: the
-    document it based its change on is gone, so a lost race is ``stale()``. Conflict (409)
-    after ``attempts`` lost races in a row."""
+    """Read the document, check the version the caller named (``stale(expected)`` when it is
+    no longer current), and ``change`` it: a conditional put, None when the put lost a race.
+    A caller that named the version it read cannot be retried on its behalf (the document it
+    based its change on is gone), so a lost race is ``stale`` too; otherwise the document is
+    read again. Conflict (409) after ``attempts`` lost races in a row."""
     for _ in range(attempts):
-        result = attempt()
+        current = read()
+        if expected_version is not None and current.version != expected_version:
+            raise stale(expected_version)
+        result = change(current)
         if result is not None:
             return result
         if expected_version is not None:
-            raise stale()
+            raise stale(expected_version)
     raise Conflict(gave_up)
 
 

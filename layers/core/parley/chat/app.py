@@ -15,6 +15,7 @@ from parley.chat.conversations_api import router as conversations_router
 from parley.chat.idempotency import IdempotencyStore
 from parley.chat.memory import ConversationMemory
 from parley.chat.pipeline import ChatService
+from parley.chat.preparation import Preparation
 from parley.chat.routes import router as chat_router
 from parley.config import get_settings
 from parley.hot.factory import create_hot_store
@@ -105,16 +106,30 @@ def create_chat_app(
         ledger=ledger,
         cache_seconds=settings.org_settings_cache_seconds,
     )
+    memory = ConversationMemory(
+        conversations,
+        hot,
+        context_messages=settings.context_messages,
+        cache_seconds=settings.context_cache_seconds,
+    )
+    charges = Charges(ledger, unmetered_seconds=settings.org_settings_cache_seconds)
+    cache = ResponseCache(hot)
+    preferences = PreferencesRepository(settings.accounts_table, client=client)
     app.state.chat = ChatService(
-        settings=settings,
+        preparation=Preparation(
+            settings=settings,
+            catalog=catalog,
+            registry=registry,
+            memory=memory,
+            orgs=orgs,
+            limiter=limiter,
+            charges=charges,
+            cache=cache,
+            preferences=SmartDefaults(preferences),
+        ),
         catalog=catalog,
         registry=registry,
-        memory=ConversationMemory(
-            conversations,
-            hot,
-            context_messages=settings.context_messages,
-            cache_seconds=settings.context_cache_seconds,
-        ),
+        memory=memory,
         accounting=Accounting(
             UsageRepository(
                 settings.usage_table, retention_days=settings.usage_retention_days, client=client
@@ -122,12 +137,9 @@ def create_chat_app(
             namespace=settings.metrics_namespace,
             service=settings.service_name,
         ),
-        orgs=orgs,
-        limiter=limiter,
-        charges=Charges(ledger, unmetered_seconds=settings.org_settings_cache_seconds),
+        charges=charges,
         failover=Failover(registry, _breaker(settings, hot), _retry_policy(settings)),
-        cache=ResponseCache(hot),
-        preferences=SmartDefaults(PreferencesRepository(settings.accounts_table, client=client)),
+        cache=cache,
     )
     app.state.idempotency = IdempotencyStore(
         hot,

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 from parley.chat.cache import CachedAnswer
 from parley.chat.events import ClientGone, Done, Failed, Meta, Switched, Token
 from parley.chat.outcome import RequestFacts, summarise
-from parley.chat.preparation import Preparation
 from parley.chat.replay import pieces
 from parley.errors import ParleyError
 from parley.providers.base import ChatMessage, TextDelta
@@ -31,17 +30,14 @@ from parley.routing.attempts import Switch
 from parley.telemetry import logger
 
 if TYPE_CHECKING:
-    from parley.budget.ratelimit import RateLimiter
     from parley.chat.accounting import Accounting
     from parley.chat.cache import ResponseCache
     from parley.chat.charges import Charges
     from parley.chat.events import ChatEvent
     from parley.chat.memory import ConversationMemory
     from parley.chat.outcome import Outcome
+    from parley.chat.preparation import Preparation
     from parley.chat.turn import ChatTurn, Emit, PreparedChat
-    from parley.config import Settings
-    from parley.orgs.cache import OrgSettingsCache
-    from parley.preferences.smart import SmartDefaults
     from parley.providers.base import Finish
     from parley.providers.catalog import Catalog
     from parley.providers.registry import ProviderRegistry
@@ -66,18 +62,18 @@ class ChatService:
     def __init__(
         self,
         *,
-        settings: Settings,
+        preparation: Preparation,
         catalog: Catalog,
         registry: ProviderRegistry,
         memory: ConversationMemory,
         accounting: Accounting,
-        orgs: OrgSettingsCache,
-        limiter: RateLimiter,
         charges: Charges,
         failover: Failover,
         cache: ResponseCache,
-        preferences: SmartDefaults | None = None,
     ) -> None:
+        # ``preparation`` shares the memory, charges and cache given here: it decides before
+        # the stream what the stream then stores, settles and caches.
+        self._preparation = preparation
         self._catalog = catalog
         self._registry = registry
         self._memory = memory
@@ -85,17 +81,6 @@ class ChatService:
         self._charges = charges
         self._failover = failover
         self._cache = cache
-        self._preparation = Preparation(
-            settings=settings,
-            catalog=catalog,
-            registry=registry,
-            memory=memory,
-            orgs=orgs,
-            limiter=limiter,
-            charges=charges,
-            cache=cache,
-            preferences=preferences,
-        )
 
     @property
     def catalog(self) -> Catalog:

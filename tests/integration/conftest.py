@@ -1,14 +1,14 @@
-"""Fixtures of the chat API tests: a fake upstream per module, and a live chat server in
-front of it per test (a module that needs another server defines its own ``chat``)."""
+"""Fixtures of the integration tests: a fake upstream per module, live chat servers in front of
+it (``chat``, or ``start_chat`` for servers with other options), and ``parley`` in-process."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.fakes.upstreams import FakeUpstream
-from tests.support.chat import ChatServer, start_chat_server
+from tests.support.chat import ChatServer, StartChat, start_chat_server
 from tests.support.cli import CliRun, in_process_cli
 
 if TYPE_CHECKING:
@@ -28,16 +28,33 @@ def upstream() -> Iterator[FakeUpstream]:
 
 
 @pytest.fixture
-def chat(
+def start_chat(
     settings: Settings,
     dynamodb: DynamoDBClient,
     upstream: FakeUpstream,
     tmp_path: Path,
     request: pytest.FixtureRequest,
-) -> Iterator[ChatServer]:
-    server = start_chat_server(settings, dynamodb, upstream, tmp_path, request.node.nodeid)
-    yield server
-    server.server.stop()
+) -> Iterator[StartChat]:
+    """Starts live chat servers in front of this module's upstream; each is stopped after the
+    test. ``client`` replaces the DynamoDB client (a wrapper that injects a fault, say); the
+    other keywords are ``start_chat_server``'s (settings overrides included)."""
+    servers: list[ChatServer] = []
+
+    def start(*, client: Any = None, **options: Any) -> ChatServer:
+        server = start_chat_server(
+            settings, client or dynamodb, upstream, tmp_path, request.node.nodeid, **options
+        )
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.server.stop()
+
+
+@pytest.fixture
+def chat(start_chat: StartChat) -> ChatServer:
+    return start_chat()
 
 
 @pytest.fixture

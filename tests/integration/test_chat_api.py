@@ -16,15 +16,12 @@ from parley.state.conversations import ConversationRepository
 from parley.state.usage import UsageRepository
 from tests.fakes.upstreams import FakeUpstream, Script
 from tests.support.asgi import bearer
-from tests.support.chat import PROVIDERS, ChatServer, start_chat_server, stream_chat
+from tests.support.chat import PROVIDERS, ChatServer, StartChat, stream_chat
 from tests.support.hot import BrokenHotStore
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from mypy_boto3_dynamodb import DynamoDBClient
 
-    from parley.config import Settings
 
 pytestmark = pytest.mark.anyio
 
@@ -126,23 +123,17 @@ async def test_a_continued_conversation_sends_its_history_to_the_model(
 async def test_context_comes_from_dynamodb_when_the_cache_is_cold(
     chat: ChatServer,
     upstream: FakeUpstream,
-    settings: Settings,
-    dynamodb: DynamoDBClient,
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
+    start_chat: StartChat,
 ) -> None:
     model = chat.models["m-openai"]
     upstream.script(model, Script(chunks=["First answer."]))
     first = await stream_chat(chat.url, {"message": "First question"})
     # A second server shares DynamoDB but not the first one's in-memory cache: like another
     # Lambda environment.
-    other = start_chat_server(settings, dynamodb, upstream, tmp_path, request.node.nodeid)
-    try:
-        second = await stream_chat(
-            other.url, {"message": "Again", "conversation_id": first.events[0]["conversation_id"]}
-        )
-    finally:
-        other.server.stop()
+    other = start_chat()
+    second = await stream_chat(
+        other.url, {"message": "Again", "conversation_id": first.events[0]["conversation_id"]}
+    )
     assert second.events[0]["context"] == {"message_count": 2}
     sent = upstream.requests_for(model)[-1].body["messages"]
     assert sent[1] == {"role": "user", "content": "First question"}
@@ -150,29 +141,21 @@ async def test_context_comes_from_dynamodb_when_the_cache_is_cold(
 
 
 async def test_only_the_last_n_messages_are_context(
-    settings: Settings,
-    dynamodb: DynamoDBClient,
     upstream: FakeUpstream,
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
+    start_chat: StartChat,
 ) -> None:
-    chat = start_chat_server(
-        settings, dynamodb, upstream, tmp_path, request.node.nodeid, context_messages=3
-    )
-    try:
-        model = chat.models["m-openai"]
-        upstream.script(model, Script(chunks=["ok"]))
-        conversation_id = None
-        for index in range(4):
-            body = {"message": f"q{index}"}
-            if conversation_id:
-                body["conversation_id"] = conversation_id
-            streamed = await stream_chat(chat.url, body)
-            conversation_id = streamed.events[0]["conversation_id"]
-        sent = upstream.requests_for(model)[-1].body["messages"]
-        assert [m["content"] for m in sent[1:]] == ["ok", "q2", "ok", "q3"]
-    finally:
-        chat.server.stop()
+    chat = start_chat(context_messages=3)
+    model = chat.models["m-openai"]
+    upstream.script(model, Script(chunks=["ok"]))
+    conversation_id = None
+    for index in range(4):
+        body = {"message": f"q{index}"}
+        if conversation_id:
+            body["conversation_id"] = conversation_id
+        streamed = await stream_chat(chat.url, body)
+        conversation_id = streamed.events[0]["conversation_id"]
+    sent = upstream.requests_for(model)[-1].body["messages"]
+    assert [m["content"] for m in sent[1:]] == ["ok", "q2", "ok", "q3"]
 
 
 async def test_another_users_conversation_is_404_before_any_upstream_call(
@@ -273,121 +256,72 @@ async def test_a_client_that_leaves_cancels_the_upstream_and_the_partial_reply_i
 
 
 async def test_a_quiet_provider_hits_the_idle_timeout_and_the_partial_is_kept(
-    settings: Settings,
     dynamodb: DynamoDBClient,
     upstream: FakeUpstream,
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
+    start_chat: StartChat,
 ) -> None:
-    chat = start_chat_server(
-        settings,
-        dynamodb,
-        upstream,
-        tmp_path,
-        request.node.nodeid,
-        stream_idle_timeout_seconds=0.3,
+    chat = start_chat(stream_idle_timeout_seconds=0.3)
+    upstream.script(
+        chat.models["m-openai"], Script(chunks=["a", "b"], stall_after=1, stall_seconds=5)
     )
-    try:
-        upstream.script(
-            chat.models["m-openai"], Script(chunks=["a", "b"], stall_after=1, stall_seconds=5)
-        )
-        with anyio.fail_after(4):
-            streamed = await stream_chat(chat.url, {"message": "Go"})
-        assert streamed.types == ["meta", "token", "error"]
-        assert streamed.events[-1]["code"] == "upstream_timeout"
-        assert "sent nothing for 0.3 s" in streamed.events[-1]["message"]
-        _, messages = conversations(chat, dynamodb).get_with_messages(
-            _owner("user-1"), streamed.events[0]["conversation_id"]
-        )
-        assert (messages[1].content, messages[1].status) == ("a", "incomplete")
-    finally:
-        chat.server.stop()
+    with anyio.fail_after(4):
+        streamed = await stream_chat(chat.url, {"message": "Go"})
+    assert streamed.types == ["meta", "token", "error"]
+    assert streamed.events[-1]["code"] == "upstream_timeout"
+    assert "sent nothing for 0.3 s" in streamed.events[-1]["message"]
+    _, messages = conversations(chat, dynamodb).get_with_messages(
+        _owner("user-1"), streamed.events[0]["conversation_id"]
+    )
+    assert (messages[1].content, messages[1].status) == ("a", "incomplete")
 
 
 async def test_a_stream_longer_than_the_maximum_duration_is_ended(
-    settings: Settings,
-    dynamodb: DynamoDBClient,
     upstream: FakeUpstream,
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
+    start_chat: StartChat,
 ) -> None:
-    chat = start_chat_server(
-        settings, dynamodb, upstream, tmp_path, request.node.nodeid, stream_max_seconds=0.5
-    )
-    try:
-        upstream.script(chat.models["m-openai"], Script(chunks=["x"] * 40, chunk_delay=0.05))
-        with anyio.fail_after(4):
-            streamed = await stream_chat(chat.url, {"message": "Go"})
-        assert streamed.types[-1] == "error"
-        assert "limit" in streamed.events[-1]["message"]
-        assert 3 <= len(streamed.of("token")) < 40
-    finally:
-        chat.server.stop()
+    chat = start_chat(stream_max_seconds=0.5)
+    upstream.script(chat.models["m-openai"], Script(chunks=["x"] * 40, chunk_delay=0.05))
+    with anyio.fail_after(4):
+        streamed = await stream_chat(chat.url, {"message": "Go"})
+    assert streamed.types[-1] == "error"
+    assert "limit" in streamed.events[-1]["message"]
+    assert 3 <= len(streamed.of("token")) < 40
 
 
 async def test_idle_streams_carry_heartbeats(
-    settings: Settings,
-    dynamodb: DynamoDBClient,
     upstream: FakeUpstream,
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
+    start_chat: StartChat,
 ) -> None:
-    chat = start_chat_server(
-        settings, dynamodb, upstream, tmp_path, request.node.nodeid, stream_heartbeat_seconds=0.1
-    )
-    try:
-        upstream.script(chat.models["m-openai"], Script(chunks=["late"], first_chunk_delay=0.6))
-        streamed = await stream_chat(chat.url, {"message": "Go"})
-        assert streamed.types == ["meta", "token", "done"]
-        assert streamed.pings >= 3
-    finally:
-        chat.server.stop()
+    chat = start_chat(stream_heartbeat_seconds=0.1)
+    upstream.script(chat.models["m-openai"], Script(chunks=["late"], first_chunk_delay=0.6))
+    streamed = await stream_chat(chat.url, {"message": "Go"})
+    assert streamed.types == ["meta", "token", "done"]
+    assert streamed.pings >= 3
 
 
 async def test_no_token_is_relayed_for_a_message_that_could_not_be_stored(
-    settings: Settings,
-    dynamodb: DynamoDBClient,
     upstream: FakeUpstream,
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
+    start_chat: StartChat,
 ) -> None:
-    chat = start_chat_server(
-        settings,
-        dynamodb,
-        upstream,
-        tmp_path,
-        request.node.nodeid,
-        conversations_table="no-such-table",
-    )
-    try:
-        upstream.script(chat.models["m-openai"], Script(chunks=["never", "shown"]))
-        streamed = await stream_chat(chat.url, {"message": "Will this be lost?"})
-        assert streamed.types == ["meta", "error"]
-        assert streamed.events[-1]["code"] == "configuration_error"
-    finally:
-        chat.server.stop()
+    chat = start_chat(conversations_table="no-such-table")
+    upstream.script(chat.models["m-openai"], Script(chunks=["never", "shown"]))
+    streamed = await stream_chat(chat.url, {"message": "Will this be lost?"})
+    assert streamed.types == ["meta", "error"]
+    assert streamed.events[-1]["code"] == "configuration_error"
 
 
 async def test_a_failing_hot_store_only_costs_the_cache(
-    settings: Settings,
-    dynamodb: DynamoDBClient,
     upstream: FakeUpstream,
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
+    start_chat: StartChat,
 ) -> None:
-    chat = start_chat_server(
-        settings, dynamodb, upstream, tmp_path, request.node.nodeid, hot=BrokenHotStore()
+    chat = start_chat(hot=BrokenHotStore())
+    upstream.script(chat.models["m-openai"], Script(chunks=["fine"]))
+    first = await stream_chat(chat.url, {"message": "one"})
+    second = await stream_chat(
+        chat.url, {"message": "two", "conversation_id": first.events[0]["conversation_id"]}
     )
-    try:
-        upstream.script(chat.models["m-openai"], Script(chunks=["fine"]))
-        first = await stream_chat(chat.url, {"message": "one"})
-        second = await stream_chat(
-            chat.url, {"message": "two", "conversation_id": first.events[0]["conversation_id"]}
-        )
-        assert second.types == ["meta", "token", "done"]
-        assert second.events[0]["context"] == {"message_count": 2}
-    finally:
-        chat.server.stop()
+    assert second.types == ["meta", "token", "done"]
+    assert second.events[0]["context"] == {"message_count": 2}
 
 
 async def test_models_lists_the_catalog_and_the_virtual_models(chat: ChatServer) -> None:

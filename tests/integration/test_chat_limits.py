@@ -18,12 +18,9 @@ from parley.budget.ratelimit.upstash import UpstashRateLimiter
 from parley.state.usage import UsageRepository
 from tests.fakes.upstreams import FakeUpstream, Script
 from tests.support.asgi import bearer
-from tests.support.chat import ChatServer, start_chat_server, stream_chat
+from tests.support.chat import ChatServer, StartChat, stream_chat
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-    from pathlib import Path
-
     from mypy_boto3_dynamodb import DynamoDBClient
 
     from parley.budget.ratelimit import RateLimiter
@@ -45,19 +42,8 @@ def limiter(request: pytest.FixtureRequest, settings: Settings) -> RateLimiter:
 
 
 @pytest.fixture
-def chat(
-    settings: Settings,
-    dynamodb: DynamoDBClient,
-    upstream: FakeUpstream,
-    limiter: RateLimiter,
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
-) -> Iterator[ChatServer]:
-    server = start_chat_server(
-        settings, dynamodb, upstream, tmp_path, request.node.nodeid, limiter=limiter
-    )
-    yield server
-    server.server.stop()
+def chat(start_chat: StartChat, limiter: RateLimiter) -> ChatServer:
+    return start_chat(limiter=limiter)
 
 
 async def well_inside_a_minute(needed_seconds: float = 10) -> None:

@@ -17,11 +17,9 @@ from parley.preferences.repository import LearnedValue, PreferencesRepository
 from parley.preferences.smart import SmartDefaults
 from tests.fakes.upstreams import FakeUpstream, Script
 from tests.support.asgi import bearer, client_for
-from tests.support.chat import ChatServer, start_chat_server, stream_chat
+from tests.support.chat import ChatServer, StartChat, stream_chat
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from mypy_boto3_dynamodb import DynamoDBClient
 
     from parley.config import Settings
@@ -136,18 +134,13 @@ class PreferencesReadsFail:
 
 
 async def test_the_chat_goes_on_when_the_preferences_read_fails(
-    settings: Settings,
     dynamodb: DynamoDBClient,
     upstream: FakeUpstream,
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
+    start_chat: StartChat,
 ) -> None:
     broken = PreferencesReadsFail(dynamodb)
-    chat = start_chat_server(settings, broken, upstream, tmp_path, request.node.nodeid)  # type: ignore[arg-type]
-    try:
-        meta = await meta_of(chat, upstream, {"message": "make me a picture"}, user="alice")
-    finally:
-        chat.server.stop()
+    chat = start_chat(client=broken)
+    meta = await meta_of(chat, upstream, {"message": "make me a picture"}, user="alice")
     assert meta["smart_defaults"] == {"panel": None, "detected_from": None, "values": {}}
 
 
@@ -200,18 +193,14 @@ async def test_the_preferences_read_overlaps_the_providers_first_token_and_meta_
     settings: Settings,
     dynamodb: DynamoDBClient,
     upstream: FakeUpstream,
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
+    start_chat: StartChat,
 ) -> None:
     await put_preferences(
         settings, dynamodb, "alice", {"preferences": {"pictures": {"defaultStyle": "ink"}}}
     )
     upstream.requests.clear()
     slow = PreferencesReadsWaitForTheProvider(dynamodb, upstream)
-    chat = start_chat_server(settings, slow, upstream, tmp_path, request.node.nodeid)  # type: ignore[arg-type]
-    try:
-        meta = await meta_of(chat, upstream, {"message": "make me a picture"}, user="alice")
-    finally:
-        chat.server.stop()
+    chat = start_chat(client=slow)
+    meta = await meta_of(chat, upstream, {"message": "make me a picture"}, user="alice")
     assert slow.provider_called_first
     assert meta["smart_defaults"]["values"] == {"defaultStyle": {"value": "ink", "source": "user"}}

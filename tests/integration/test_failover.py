@@ -17,16 +17,14 @@ from parley.state.conversations import ConversationRepository
 from parley.state.usage import UsageEvent, UsageRepository
 from tests.fakes.upstreams import FakeUpstream, Script
 from tests.support.asgi import bearer
-from tests.support.chat import ROUTES, ChatServer, start_chat_server, stream_chat
+from tests.support.chat import ROUTES, ChatServer, StartChat, stream_chat
 from tests.support.servers import UnansweredPort
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
     from mypy_boto3_dynamodb import DynamoDBClient
 
-    from parley.config import Settings
 
 pytestmark = pytest.mark.anyio
 
@@ -42,38 +40,18 @@ def backup() -> Iterator[FakeUpstream]:
 
 
 @pytest.fixture
-def start(
-    settings: Settings,
-    dynamodb: DynamoDBClient,
-    upstream: FakeUpstream,
-    backup: FakeUpstream,
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
-) -> Iterator[object]:
-    servers: list[ChatServer] = []
+def start(start_chat: StartChat, backup: FakeUpstream) -> StartChat:
+    """Chat servers whose light chain is two models, on the upstream and on ``backup``."""
 
     def started(**overrides: object) -> ChatServer:
-        server = start_chat_server(
-            settings,
-            dynamodb,
-            upstream,
-            tmp_path,
-            request.node.nodeid,
-            routing=CHAIN,
-            backup=backup,
-            **overrides,  # type: ignore[arg-type]
-        )
-        servers.append(server)
-        return server
+        return start_chat(routing=CHAIN, backup=backup, **overrides)
 
-    yield started
-    for server in servers:
-        server.server.stop()
+    return started
 
 
 @pytest.fixture
-def chat(start: object) -> ChatServer:
-    return start()  # type: ignore[operator, no-any-return]
+def chat(start: StartChat) -> ChatServer:
+    return start()
 
 
 def usage_of(chat: ChatServer, dynamodb: DynamoDBClient, request_id: str) -> list[UsageEvent]:
@@ -154,14 +132,14 @@ async def test_a_stream_cut_mid_way_is_finished_by_the_next_model_with_provider_
     ids=["429-retry-after", "500", "529", "malformed", "in-band-error", "cut", "stall"],
 )
 async def test_a_failure_before_the_first_token_is_retried_then_fails_over_invisibly(
-    start: object,
+    start: StartChat,
     upstream: FakeUpstream,
     backup: FakeUpstream,
     dynamodb: DynamoDBClient,
     fault: Script,
     codes: set[str],
 ) -> None:
-    chat: ChatServer = start(first_token_timeout_seconds=0.3)  # type: ignore[operator]
+    chat: ChatServer = start(first_token_timeout_seconds=0.3)
     upstream.script(chat.models["m-openai"], fault)
     backup.script(chat.models["m-backup"], Script(chunks=["Still ", "here."]))
 
@@ -186,11 +164,11 @@ async def test_a_failure_before_the_first_token_is_retried_then_fails_over_invis
 
 
 async def test_a_host_that_does_not_answer_is_a_connect_timeout_and_fails_over(
-    start: object, backup: FakeUpstream, dynamodb: DynamoDBClient
+    start: StartChat, backup: FakeUpstream, dynamodb: DynamoDBClient
 ) -> None:
     silent = UnansweredPort()
     try:
-        chat: ChatServer = start(  # type: ignore[operator]
+        chat: ChatServer = start(
             base_urls={"m-openai": f"{silent.url}/v1"},
             provider_connect_timeout_seconds=0.2,
             retries_per_model=0,
@@ -247,11 +225,9 @@ async def test_a_non_streamed_completion_fails_over_and_answers_5xx_when_all_fai
 
 
 async def test_an_open_circuit_skips_the_failing_model_without_calling_it(
-    start: object, upstream: FakeUpstream, backup: FakeUpstream, dynamodb: DynamoDBClient
+    start: StartChat, upstream: FakeUpstream, backup: FakeUpstream, dynamodb: DynamoDBClient
 ) -> None:
-    chat: ChatServer = start(  # type: ignore[operator]
-        breaker_min_requests=2, breaker_open_seconds=60, retries_per_model=0
-    )
+    chat: ChatServer = start(breaker_min_requests=2, breaker_open_seconds=60, retries_per_model=0)
     model = chat.models["m-openai"]
     upstream.script(model, Script(http_status=500))
     backup.script(chat.models["m-backup"], Script(chunks=["Backup."]))

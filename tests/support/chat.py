@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -137,6 +138,10 @@ class ChatServer:
     @property
     def url(self) -> str:
         return self.server.url
+
+
+# ``start_chat(client=..., **options)`` (tests/integration/conftest.py): a server per call.
+StartChat = Callable[..., "ChatServer"]
 
 
 def start_chat_server(

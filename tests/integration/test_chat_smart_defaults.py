@@ -18,6 +18,7 @@ from parley.preferences.smart import SmartDefaults
 from tests.fakes.upstreams import FakeUpstream, Script
 from tests.support.asgi import bearer, client_for
 from tests.support.chat import ChatServer, StartChat, stream_chat
+from tests.support.clients import ClientProxy
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -117,20 +118,14 @@ async def test_a_replayed_answer_gives_the_same_meta(
     assert first["smart_defaults"]["values"]["defaultStyle"]["source"] == "user"
 
 
-class PreferencesReadsFail:
+class PreferencesReadsFail(ClientProxy):
     """A DynamoDB client whose preferences reads fail (throttled); everything else works."""
-
-    def __init__(self, client: DynamoDBClient) -> None:
-        self._client = client
 
     def get_item(self, **request: Any) -> Any:
         if request["Key"]["sk"] == {"S": "PREFERENCES"}:
             error = {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}
             raise ClientError(error, "GetItem")  # type: ignore[arg-type]
         return self._client.get_item(**request)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
 
 
 async def test_the_chat_goes_on_when_the_preferences_read_fails(
@@ -167,12 +162,12 @@ async def test_a_failed_preferences_read_gives_no_smart_defaults_and_a_warning(
     assert recorder.messages == ["Chatting without smart defaults: the preferences read failed"]
 
 
-class PreferencesReadsWaitForTheProvider:
+class PreferencesReadsWaitForTheProvider(ClientProxy):
     """A DynamoDB client whose preferences read returns only once the upstream has been
     called (bounded): it records whether the provider call started while it was still out."""
 
     def __init__(self, client: DynamoDBClient, upstream: FakeUpstream) -> None:
-        self._client = client
+        super().__init__(client)
         self._upstream = upstream
         self.provider_called_first = False
 
@@ -184,9 +179,6 @@ class PreferencesReadsWaitForTheProvider:
                     break
                 time.sleep(0.01)
         return self._client.get_item(**request)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
 
 
 async def test_the_preferences_read_overlaps_the_providers_first_token_and_meta_stays_first(

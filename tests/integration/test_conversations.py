@@ -14,6 +14,7 @@ from parley.state.replies import Replies
 from parley.state.tables import create_tables, table_definitions
 from parley.state.template import load_template
 from tests.conftest import TEMPLATE
+from tests.support.clients import ClientProxy
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -190,12 +191,12 @@ def test_a_conversation_is_listed_under_its_last_days_activity_shard(
     assert entries[0]["pk"] == f"CONV#{conversation.id}"
 
 
-class IndexLags:
+class IndexLags(ClientProxy):
     """A client whose reply-index queries find nothing for the first ``misses`` calls, as a
     GSI does before it has caught up with a write."""
 
     def __init__(self, client: DynamoDBClient, misses: int) -> None:
-        self._client = client
+        super().__init__(client)
         self.misses = misses
         self.index_queries = 0
 
@@ -205,9 +206,6 @@ class IndexLags:
             if self.index_queries <= self.misses:
                 return {"Items": [], "Count": 0}
         return self._client.query(**request)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
 
 
 @pytest.mark.parametrize(

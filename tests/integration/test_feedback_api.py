@@ -25,6 +25,7 @@ from parley.state.conversations import ConversationRepository
 from parley.state.items import from_item
 from tests.conftest import REPO
 from tests.support.asgi import bearer, client_for
+from tests.support.clients import ClientProxy
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -409,12 +410,12 @@ async def test_a_failed_submission_does_not_block_a_corrected_retry(
     assert len(stored_feedback(settings, dynamodb)) == 1
 
 
-class TransactionsCollide:
+class TransactionsCollide(ClientProxy):
     """A client whose first ``collisions`` transactions are cancelled as DynamoDB cancels one
     that met another transaction on the same item (moto never does)."""
 
     def __init__(self, client: DynamoDBClient, collisions: int) -> None:
-        self._client = client
+        super().__init__(client)
         self.collisions = collisions
 
     def transact_write_items(self, **request: Any) -> Any:
@@ -429,9 +430,6 @@ class TransactionsCollide:
             }
             raise ClientError(error, "TransactWriteItems")  # type: ignore[arg-type]
         return self._client.transact_write_items(**request)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
 
 
 @pytest.mark.parametrize(("collisions", "status", "records"), [(2, 201, 1), (4, 409, 0)])

@@ -30,6 +30,7 @@ from parley.orgs.settings import OrgSettings
 from parley.providers.catalog import load_catalog
 from parley.state.items import from_item
 from tests.support.asgi import bearer, client_for
+from tests.support.clients import ClientProxy, ItemReadsMeet
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -68,12 +69,12 @@ def raw_item(settings: Settings, dynamodb: DynamoDBClient) -> Callable[[str], di
     return read
 
 
-class CompetingClient:
+class CompetingClient(ClientProxy):
     """A DynamoDB client that runs ``before_write`` once, after the first settings read and
     before the write that follows it: another writer getting in between."""
 
     def __init__(self, client: DynamoDBClient, before_write: Callable[[], object]) -> None:
-        self._client = client
+        super().__init__(client)
         self._before_write: Callable[[], object] | None = before_write
 
     def get_item(self, **request: Any) -> Any:
@@ -82,27 +83,6 @@ class CompetingClient:
             compete, self._before_write = self._before_write, None
             compete()
         return found
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
-
-
-class BarrierClient:
-    """A DynamoDB client whose settings reads wait for each other: the writers behind them all
-    read the same version before any of them writes."""
-
-    def __init__(self, client: DynamoDBClient, parties: int) -> None:
-        self._client = client
-        self._barrier = threading.Barrier(parties, timeout=10)
-
-    def get_item(self, **request: Any) -> Any:
-        found = self._client.get_item(**request)
-        if request["Key"]["sk"] == {"S": "SETTINGS"}:
-            self._barrier.wait()
-        return found
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
 
 
 # deep_merge --------------------------------------------------------------------------------
@@ -667,7 +647,7 @@ async def test_two_concurrent_patches_with_the_same_if_match_one_wins(
     settings: Settings, dynamodb: DynamoDBClient
 ) -> None:
     # Both requests read version 0 before either writes; the conditional write decides.
-    app = org_app(settings, BarrierClient(dynamodb, parties=2))
+    app = org_app(settings, ItemReadsMeet(dynamodb, 2, sk="SETTINGS"))
     statuses: dict[str, int] = {}
 
     async with client_for(app) as http:

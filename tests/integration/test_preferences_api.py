@@ -5,7 +5,6 @@ learned values."""
 from __future__ import annotations
 
 import json
-import threading
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -16,6 +15,7 @@ from parley.preferences.app import create_preferences_app
 from parley.preferences.panels import BUILTIN_DEFAULTS
 from parley.preferences.repository import LearnedValue, PreferencesRepository
 from tests.support.asgi import bearer, client_for
+from tests.support.clients import ItemReadsMeet
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -146,28 +146,10 @@ async def test_a_stale_if_match_is_412_and_writes_nothing(http: httpx.AsyncClien
     assert body["version"] == 2
 
 
-class BarrierClient:
-    """A DynamoDB client whose preferences reads wait for each other: both writers read the
-    same version before either writes."""
-
-    def __init__(self, client: DynamoDBClient, parties: int) -> None:
-        self._client = client
-        self._barrier = threading.Barrier(parties, timeout=10)
-
-    def get_item(self, **request: Any) -> Any:
-        found = self._client.get_item(**request)
-        if request["Key"]["sk"] == {"S": "PREFERENCES"}:
-            self._barrier.wait()
-        return found
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
-
-
 async def test_two_concurrent_puts_with_the_same_if_match_one_wins(
     settings: Settings, dynamodb: DynamoDBClient, repo: PreferencesRepository
 ) -> None:
-    app = make_app(settings, BarrierClient(dynamodb, parties=2))
+    app = make_app(settings, ItemReadsMeet(dynamodb, 2, sk="PREFERENCES"))
     statuses: dict[str, int] = {}
     async with client_for(app) as http:
 

@@ -4,9 +4,7 @@ feedback list and its analytics, and the Mangum handler with a function-URL even
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -14,21 +12,19 @@ import anyio
 import pytest
 
 from parley.auth import Identity
-from parley.config import get_settings
 from parley.feedback.app import create_feedback_app, feedback_routers, install_feedback_state
 from parley.feedback.repository import FeedbackRepository
 from parley.feedback.schemas import FeedbackRequest
 from parley.http import create_app
 from parley.ids import new_id
-from parley.state.client import dynamodb_client
 from parley.state.conversations import ConversationRepository
 from parley.state.items import from_item
-from tests.conftest import REPO
 from tests.support.asgi import bearer, client_for
 from tests.support.clients import ClientProxy
+from tests.support.lambdas import Handler, LambdaContext, function_handler, recorded_event
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator, Iterator
 
     import httpx
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -668,54 +664,26 @@ async def test_the_routers_work_on_another_app_with_installed_state(
 # The Lambda handler -----------------------------------------------------------------------
 
 
-class LambdaContext:
-    """The parts of Lambda's context Mangum and Powertools read."""
-
-    function_name = "parley-feedback"
-    aws_request_id = "6f1a2b3c-0000-4000-8000-000000000001"
-
-    def __init__(self, remaining_ms: int) -> None:
-        self.remaining_ms = remaining_ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
-
-
 @pytest.fixture
 def handler(
     settings: Settings, dynamodb: DynamoDBClient, monkeypatch: pytest.MonkeyPatch
-) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+) -> Iterator[Handler]:
     """functions/feedback/app.py's handler, imported as Lambda does, with this test's tables."""
-    for name in ("feedback", "conversations", "idempotency", "accounts"):
-        monkeypatch.setenv(f"PARLEY_{name.upper()}_TABLE", getattr(settings, f"{name}_table"))
-    get_settings.cache_clear()
-    dynamodb_client.cache_clear()
-    spec = importlib.util.spec_from_file_location(
-        "feedback_function_app", REPO / "functions" / "feedback" / "app.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    yield module.handler
-    sys.modules.pop("feedback_function_app", None)
-    get_settings.cache_clear()
-    dynamodb_client.cache_clear()
+    yield from function_handler("feedback", "app", "handler", settings, monkeypatch)
 
 
 def test_the_mangum_handler_takes_a_function_url_event(
-    handler: Callable[[dict[str, Any], LambdaContext], dict[str, Any]],
+    handler: Handler,
     chat: Chat,
     settings: Settings,
     dynamodb: DynamoDBClient,
 ) -> None:
     _, message_id = chat.exchange(ALICE, "Draw a lighthouse", "A watercolor.")
-    raw = (REPO / "tests" / "events" / "feedback_function_url.json").read_text()
     token = ALICE_TOKEN["Authorization"].removeprefix("Bearer ")
-    event = json.loads(raw.replace("{{token}}", token).replace("{{message_id}}", message_id))
+    event = recorded_event("feedback_function_url", token=token, message_id=message_id)
 
     before = datetime.now(tz=UTC).timestamp()
-    first = handler(event, LambdaContext(remaining_ms=120_000))
+    first = handler(event, LambdaContext(function_name="parley-feedback", remaining_ms=120_000))
     assert first["statusCode"] == 201, first
     body = json.loads(first["body"])
     assert body["message_id"] == message_id
@@ -728,7 +696,7 @@ def test_the_mangum_handler_takes_a_function_url_event(
     assert before + 110 < deadline < before + 130
     assert record["status"]["S"] == "COMPLETED"
 
-    retried = handler(event, LambdaContext(remaining_ms=120_000))
+    retried = handler(event, LambdaContext(function_name="parley-feedback", remaining_ms=120_000))
     assert retried["statusCode"] == 201
     assert json.loads(retried["body"])["feedback_id"] == body["feedback_id"]
     assert retried["headers"]["idempotent-replayed"] == "true"

@@ -5,7 +5,6 @@ idempotent runner, as the Lambda handler with a scheduler event, and from the CL
 from __future__ import annotations
 
 import itertools
-import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +22,7 @@ from parley.state import conversations as conversations_module
 from parley.state.conversation_keys import ACTIVITY_SHARDS, activity_shard
 from parley.state.conversations import ConversationRepository
 from parley.state.items import to_item
-from tests.conftest import REPO
+from tests.support.lambdas import LambdaContext, recorded_event
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -399,27 +398,13 @@ def test_shards_limit_the_run_to_their_users(
 # The Lambda handler and the CLI ----------------------------------------------------------------
 
 
-@dataclass
-class FakeContext:
-    """The parts of a Lambda context the handler reads."""
-
-    remaining_ms: int
-    function_name: str = "parley-learn-preferences"
-    invoked_function_arn: str = (
-        "arn:aws:lambda:us-east-1:123456789012:function:parley-learn-preferences"
-    )
-    memory_limit_in_mb: int = 512
-    aws_request_id: str = "request-1"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
+def job_context(remaining_ms: int) -> LambdaContext:
+    return LambdaContext(function_name="parley-learn-preferences", remaining_ms=remaining_ms)
 
 
 def scheduler_event() -> dict[str, Any]:
     """The template's schedule input as Scheduler delivers it, fired this hour."""
-    event: dict[str, Any] = json.loads(
-        (REPO / "tests" / "events" / "learn_preferences_schedule.json").read_text()
-    )
+    event = recorded_event("learn_preferences_schedule")
     event["scheduled_time"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:05:00Z")
     return event
 
@@ -437,8 +422,8 @@ def test_the_lambda_handler_runs_a_scheduled_hour_once(
     )
     event = scheduler_event()
 
-    result = handler(event, FakeContext(remaining_ms=600_000))  # type: ignore[arg-type]
-    again = handler(event, FakeContext(remaining_ms=600_000))  # type: ignore[arg-type]
+    result = handler(event, job_context(remaining_ms=600_000))
+    again = handler(event, job_context(remaining_ms=600_000))
 
     assert counts(result) == (1, 1, 0)
     assert result["complete"] is True
@@ -460,21 +445,23 @@ def test_the_lambda_handler_continues_a_run_that_reaches_its_deadline(
         client=dynamodb,
         continuation=lambda _context: continued.append,
     )
-    short = FakeContext(remaining_ms=1_000)  # under the margin: one user per invocation
+    short = LambdaContext(
+        function_name="parley-learn-preferences", remaining_ms=1_000
+    )  # under the margin: one user per invocation
     event = scheduler_event()
 
-    results = [handler(event, short)]  # type: ignore[arg-type]
+    results = [handler(event, short)]
     while continued:
         following = continued.pop()
         assert following["scheduled_time"] == event["scheduled_time"]
         assert following["cursor"]
-        results.append(handler(following, short))  # type: ignore[arg-type]
+        results.append(handler(following, short))
 
     assert [result["processed"] for result in results] == [1, 1, 1]
     assert results[-1]["complete"] is True
     assert all(preferences.get(ORG, user).learned for user in users)
     # A second delivery of the first event replays its result and starts nothing new.
-    assert handler(event, short) == results[0]  # type: ignore[arg-type]
+    assert handler(event, short) == results[0]
     assert continued == []
 
 
@@ -485,9 +472,15 @@ def test_the_lambda_handler_refuses_another_jobs_event(
 
     handler = lambda_handler("learn-preferences", settings=settings, client=dynamodb)
     with pytest.raises(ValidationFailed):
-        handler({"job": "aggregate-usage"}, FakeContext(remaining_ms=600_000))  # type: ignore[arg-type]
+        handler(
+            {"job": "aggregate-usage"},
+            job_context(remaining_ms=600_000),
+        )
     with pytest.raises(ValidationFailed):
-        handler({"scheduled_time": "yesterday"}, FakeContext(remaining_ms=600_000))  # type: ignore[arg-type]
+        handler(
+            {"scheduled_time": "yesterday"},
+            job_context(remaining_ms=600_000),
+        )
 
 
 def test_parley_jobs_run_prints_the_result(

@@ -15,7 +15,8 @@ from parley.jobs.request import JobRequest, parse_hour
 from parley.jobs.runner import LocalBudget
 from parley.state.conversation_keys import ACTIVITY_SHARDS
 from parley.state.template import load_template
-from tests.conftest import REPO, TEMPLATE
+from tests.conftest import TEMPLATE
+from tests.support.lambdas import recorded_event
 
 JOB = "learn-preferences"
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC).timestamp()
@@ -26,7 +27,7 @@ def request(event: Any) -> JobRequest:
 
 
 def test_the_scheduled_hour_names_the_run() -> None:
-    event = json.loads((REPO / "tests" / "events" / "learn_preferences_schedule.json").read_text())
+    event = recorded_event("learn_preferences_schedule")
     parsed = request(event)
     assert parsed.hour == "2026-12-01T08"
     assert parsed.run_id == "learn-preferences#2026-12-01T08"

@@ -12,7 +12,7 @@ from parley.errors import BadRequest
 from parley.state.errors import dynamodb_errors
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Collection, Iterator
 
     from mypy_boto3_dynamodb import DynamoDBClient
 
@@ -26,9 +26,12 @@ def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, *, partition: tuple[str, str]) -> dict[str, Any] | None:
+def decode_cursor(
+    cursor: str | None, *, partition: tuple[str, str | Collection[str]]
+) -> dict[str, Any] | None:
     """The start key for the next page. ``partition`` is the (attribute, value) the Query is
-    fixed to; a cursor from any other partition (another user's list) is refused."""
+    fixed to, or the values of the partitions a read goes through (several days, say); a
+    cursor from any other partition (another user's list) is refused."""
     if not cursor:
         return None
     try:
@@ -36,10 +39,15 @@ def decode_cursor(cursor: str | None, *, partition: tuple[str, str]) -> dict[str
         key = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
         raise BadRequest("The page cursor is not valid.") from exc
-    attribute, value = partition
-    if not isinstance(key, dict) or key.get(attribute) != {"S": value}:
+    attribute, values = partition
+    allowed = {values} if isinstance(values, str) else set(values)
+    if not isinstance(key, dict):
         raise BadRequest("The page cursor is not valid.")
-    return key
+    found = key.get(attribute)
+    if not isinstance(found, dict) or set(found) != {"S"} or found["S"] not in allowed:
+        raise BadRequest("The page cursor is not valid.")
+    start: dict[str, Any] = key
+    return start
 
 
 def query_all(client: DynamoDBClient, query: dict[str, Any]) -> Iterator[dict[str, Any]]:

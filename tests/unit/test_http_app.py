@@ -3,9 +3,7 @@ ids, body limits, CORS, and no stack trace for anything."""
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 from typing import TYPE_CHECKING
 
 import anyio
@@ -18,9 +16,10 @@ from parley.config import Settings
 from parley.errors import RateLimited
 from parley.http import CurrentIdentity, create_app, require_scopes
 from tests.support.asgi import bearer, client_for
+from tests.support.logs import captured_logs
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator
 
     import httpx
     from fastapi import FastAPI
@@ -239,23 +238,6 @@ async def test_cors_preflight_and_errors_carry_cors_headers(client: httpx.AsyncC
     assert error.headers["access-control-allow-origin"] == "https://app.test"
     stranger = await client.get("/healthz", headers={"Origin": "https://evil.test"})
     assert "access-control-allow-origin" not in stranger.headers
-
-
-def captured_logs() -> tuple[io.StringIO, Callable[[], None]]:
-    """Point the Powertools handler at a buffer (it holds the stream it was built with)."""
-    from parley.telemetry import logger
-
-    handler = logger.registered_handler
-    assert isinstance(handler, logging.StreamHandler)
-    stream = io.StringIO()
-    previous_stream, previous_level = handler.setStream(stream), logger.log_level
-    logger.setLevel("INFO")
-
-    def restore() -> None:
-        handler.setStream(previous_stream)
-        logger.setLevel(previous_level)
-
-    return stream, restore
 
 
 async def test_log_lines_carry_request_and_user_ids(client: httpx.AsyncClient) -> None:

@@ -20,7 +20,14 @@ from parley.config import get_settings
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
 
-__all__ = ["bind_request_keys", "clear_request_keys", "logger", "metrics", "tracer"]  # noqa: F822 (tracer: module __getattr__)
+__all__ = [  # noqa: F822 (tracer: module __getattr__)
+    "bind_request_keys",
+    "clear_request_keys",
+    "logger",
+    "metrics",
+    "start_request_keys",
+    "tracer",
+]
 
 _settings = get_settings()
 
@@ -41,6 +48,17 @@ def __getattr__(name: str) -> object:
     if name == "tracer":
         return _tracer()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def start_request_keys(**keys: object) -> None:
+    """Begin a request's log keys with exactly ``keys``, whatever the context held before.
+
+    A new request does not always start in a clean context: uvicorn creates a request's task
+    from inside the connection's read callback, and a callback re-registered by an earlier
+    request (``resume_reading`` after a body over 64 KiB) runs in a copy of *that* request's
+    context, keys included. Starting from nothing is the only way to be sure."""
+    logger.thread_safe_clear_keys()
+    logger.thread_safe_append_keys(**keys)
 
 
 def bind_request_keys(**keys: object) -> None:

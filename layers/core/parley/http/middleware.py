@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from parley.errors import ParleyError, PayloadTooLarge
 from parley.http.responses import error_bytes
 from parley.ids import new_id
-from parley.telemetry import bind_request_keys, clear_request_keys, logger
+from parley.telemetry import clear_request_keys, logger, start_request_keys
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -46,7 +46,7 @@ class RequestContextMiddleware:
             return
         request_id = _client_request_id(scope) or new_id()
         scope.setdefault("state", {})["request_id"] = request_id
-        bind_request_keys(request_id=request_id)
+        start_request_keys(request_id=request_id)
         started = time.perf_counter()
         status = 0
 

@@ -4,6 +4,7 @@ and Idempotency-Key retries, through the chat API."""
 from __future__ import annotations
 
 import datetime
+import json
 from typing import TYPE_CHECKING
 
 import anyio
@@ -137,6 +138,8 @@ async def test_an_idempotent_retry_replays_the_answer_and_is_charged_once(
     assert retried.text == first.text
     assert retried.events[0]["message_id"] == first.events[0]["message_id"]
     assert retried.events[-1]["replayed"] is True
+    assert retried.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
     assert len([e for e in usage_events(chat, dynamodb, org)]) == 1
     # The same key with another body is the client's mistake; another user's key is theirs.
     reused = await stream_chat(chat.url, {"message": "Different"}, org=org, headers=key)
@@ -190,5 +193,31 @@ async def test_a_non_streamed_completion_replays_with_the_same_body(
         again = await client.post(f"{chat.url}/v1/chat/completions", json=body, headers=headers)
     assert len(upstream.requests) == calls
     assert again.status_code == first.status_code == 200
-    assert again.json()["choices"] == first.json()["choices"]
-    assert again.json()["usage"] == first.json()["usage"]
+    assert again.json() == first.json()  # the same completion: its id and created included
+    assert again.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+
+
+async def test_a_streamed_completion_replays_with_the_same_id_and_created(
+    chat: ChatServer, upstream: FakeUpstream
+) -> None:
+    upstream.script(chat.models["m-openai"], Script(chunks=ANSWER, usage=(20, 11)))
+    body = {"model": "auto", "stream": True, "messages": [{"role": "user", "content": "Twice"}]}
+    headers = {**bearer("user-1"), "Idempotency-Key": "streamed-completion-1"}
+
+    async def chunks(client: httpx.AsyncClient) -> tuple[httpx.Response, list[dict]]:
+        response = await client.post(f"{chat.url}/v1/chat/completions", json=body, headers=headers)
+        lines = [line.removeprefix("data: ") for line in response.text.split("\n\n") if line]
+        return response, [json.loads(line) for line in lines if line != "[DONE]"]
+
+    async with httpx.AsyncClient(timeout=30) as client:
+        first, first_chunks = await chunks(client)
+        again, again_chunks = await chunks(client)
+    names = {(chunk["id"], chunk["created"]) for chunk in first_chunks}
+    assert len(names) == 1
+    assert {(chunk["id"], chunk["created"]) for chunk in again_chunks} == names
+    assert again.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+    assert "".join(
+        c["choices"][0]["delta"].get("content") or "" for c in again_chunks if c["choices"]
+    ) == "".join(ANSWER)

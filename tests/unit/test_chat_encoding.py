@@ -103,7 +103,7 @@ def test_an_openai_stream_error_is_an_error_object_without_done() -> None:
 
 
 def test_a_whole_completion_has_the_text_and_usage() -> None:
-    body = completion_body("Hello", DONE)
+    body = completion_body(META, "Hello", DONE)
     assert body["object"] == "chat.completion"
     assert body["choices"][0]["message"] == {
         "role": "assistant",
@@ -111,3 +111,24 @@ def test_a_whole_completion_has_the_text_and_usage() -> None:
         "refusal": None,
     }
     assert body["usage"]["total_tokens"] == 13
+
+
+def test_a_completion_is_named_by_its_answer_so_a_replay_keeps_its_id_and_created() -> None:
+    meta = Meta(
+        request_id="r1",
+        conversation_id=None,
+        message_id="01JDQ7ZG7A2M4X5R6T8V9W0YZB",
+        route={"provider": "openai", "model": "gpt-x"},
+        created=1_764_000_000,
+    )
+    whole = completion_body(meta, "Hello", DONE)
+    encoder = CompletionChunkEncoder(include_usage=True)
+    raw = b"".join(encoder.encode(event) for event in (meta, Token("Hello"), DONE))
+    chunks = [
+        json.loads(line.removeprefix("data: ")) for line in raw.decode().split("\n\n") if line
+    ]
+    assert whole["id"] == "chatcmpl-01JDQ7ZG7A2M4X5R6T8V9W0YZB"
+    assert whole["created"] == 1_764_000_000
+    assert {(chunk["id"], chunk["created"]) for chunk in chunks} == {
+        (whole["id"], whole["created"])
+    }

@@ -21,6 +21,9 @@ class Meta:
     context: dict[str, Any] = field(default_factory=dict)
     # {"panel", "detected_from", "values"}; empty for endpoints that do not carry it.
     smart_defaults: dict[str, Any] = field(default_factory=dict)
+    # When the answer began, in Unix seconds: a replay keeps it (OpenAI's ``created``). None
+    # only in records stored before it was kept.
+    created: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -127,12 +127,25 @@ def _error(event: Failed) -> dict[str, Any]:
     }
 
 
+def _completion_id(meta: Meta) -> str:
+    """The completion's id, from the reply's message id: the same answer, replayed for an
+    Idempotency-Key retry, keeps the same id."""
+    return f"chatcmpl-{meta.message_id}"
+
+
+def _completion_created(meta: Meta) -> int:
+    return meta.created if meta.created is not None else int(time.time())
+
+
 class CompletionChunkEncoder:
-    """``data: <chunk>`` lines ending with ``data: [DONE]``, as OpenAI streams them."""
+    """``data: <chunk>`` lines ending with ``data: [DONE]``, as OpenAI streams them. Every
+    chunk carries the id and ``created`` of the answer, which its ``Meta`` (always the first
+    event) gives."""
 
     media_type = "text/event-stream"
 
     def __init__(self, *, include_usage: bool) -> None:
+        # Until a Meta names them: only an error can come first.
         self._id = f"chatcmpl-{new_id()}"
         self._created = int(time.time())
         self._model = ""
@@ -142,6 +155,7 @@ class CompletionChunkEncoder:
         if isinstance(event, Token):
             return self._data(self._choice({"content": event.text}, None))
         if isinstance(event, Meta):
+            self._id, self._created = _completion_id(event), _completion_created(event)
             self._model = str(event.route["model"])
             return self._data(self._choice({"role": "assistant", "content": ""}, None))
         if isinstance(event, Switched):
@@ -181,12 +195,12 @@ def _sse(payload: dict[str, Any]) -> bytes:
     return f"data: {json.dumps(payload, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
 
 
-def completion_body(text: str, done: Done) -> dict[str, Any]:
+def completion_body(meta: Meta, text: str, done: Done) -> dict[str, Any]:
     """The non-streamed ``chat.completion`` for a finished answer."""
     return {
-        "id": f"chatcmpl-{new_id()}",
+        "id": _completion_id(meta),
         "object": "chat.completion",
-        "created": int(time.time()),
+        "created": _completion_created(meta),
         "model": done.model,
         "choices": [
             {

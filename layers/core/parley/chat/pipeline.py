@@ -156,6 +156,7 @@ class ChatService:
             },
             context={"message_count": len(prepared.history)},
             smart_defaults=smart_defaults,
+            created=int(time.time()),
         )
 
     def _start_user_write(self, prepared: PreparedChat) -> asyncio.Task[None] | None:

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from parley.auth.identity import Identity
-from parley.chat.events import ChatEvent, Done, Failed, Token
+from parley.chat.events import ChatEvent, Done, Failed, Meta, Token
 from parley.chat.idempotent import IdempotentChat
 from parley.chat.openai_compat import (
     VIRTUAL_MODELS,
@@ -27,6 +27,7 @@ from parley.chat.transport import EventStreamResponse
 from parley.chat.turn import ChatTurn, Emit, PreparedChat
 from parley.chat.turns import turn_from_completion, turn_from_stream
 from parley.http.auth import CurrentIdentity
+from parley.http.responses import REPLAYED_HEADERS
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -63,7 +64,9 @@ async def chat_stream(
     keyed = await _begin(request, identity, idempotency_key, "stream", body)
     heartbeat = request.app.state.settings.stream_heartbeat_seconds
     if keyed.stored is not None:
-        return EventStreamResponse(keyed.stored.replay, SseEncoder(), heartbeat_seconds=heartbeat)
+        return EventStreamResponse(
+            keyed.stored.replay, SseEncoder(), heartbeat_seconds=heartbeat, headers=REPLAYED_HEADERS
+        )
     prepared = await _prepare(
         service, keyed, turn_from_stream(body, identity, request.state.request_id, started)
     )
@@ -86,8 +89,9 @@ async def chat_completions(
     service = _service(request)
     keyed = await _begin(request, identity, idempotency_key, "completions", body)
     run: Callable[[Emit], Awaitable[None]]
+    headers = None
     if keyed.stored is not None:
-        run = keyed.stored.replay
+        run, headers = keyed.stored.replay, REPLAYED_HEADERS
     else:
         prepared = await _prepare(
             service, keyed, turn_from_completion(body, identity, request.state.request_id, started)
@@ -98,13 +102,17 @@ async def chat_completions(
             run,
             CompletionChunkEncoder(include_usage=body.include_usage),
             heartbeat_seconds=request.app.state.settings.stream_heartbeat_seconds,
+            headers=headers,
         )
     text: list[str] = []
+    began: list[Meta] = []
     finished: list[ChatEvent] = []
 
     async def collect(event: ChatEvent) -> None:
         if isinstance(event, Token):
             text.append(event.text)
+        elif isinstance(event, Meta):
+            began.append(event)
         elif isinstance(event, Done | Failed):
             finished.append(event)
 
@@ -114,7 +122,7 @@ async def chat_completions(
         # Never an empty success: the call failed, so the response is that failure.
         raise outcome.error
     assert isinstance(outcome, Done)
-    return JSONResponse(completion_body("".join(text), outcome))
+    return JSONResponse(completion_body(began[0], "".join(text), outcome), headers=headers)
 
 
 async def _begin(

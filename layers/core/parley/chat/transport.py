@@ -63,13 +63,16 @@ class EventStreamResponse(Response):
         encoder: EventEncoder,
         *,
         heartbeat_seconds: float,
+        headers: dict[str, str] | None = None,
     ) -> None:
         # As StreamingResponse does: no body, so init_headers sets no Content-Length.
         self.status_code = 200
         self.media_type = encoder.media_type
         self.background = None
         # no-cache and X-Accel-Buffering: no intermediary may hold tokens back.
-        self.init_headers({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        self.init_headers(
+            {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **(headers or {})}
+        )
         self._run = run
         self._encoder = encoder
         self._heartbeat_seconds = heartbeat_seconds

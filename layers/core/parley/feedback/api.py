@@ -19,6 +19,7 @@ from parley.feedback.idempotency import IDEMPOTENCY_HEADER, validate_key
 from parley.feedback.schemas import FeedbackRequest
 from parley.feedback.state import ANALYTICS_SCOPE, feedback_state
 from parley.http.auth import CurrentIdentity, require_scopes
+from parley.http.responses import REPLAYED_HEADERS
 
 __all__ = ["router"]
 
@@ -66,7 +67,7 @@ async def submit_feedback(
         )
 
     record, replayed = await anyio.to_thread.run_sync(submit)
-    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    headers = REPLAYED_HEADERS if replayed else None
     return JSONResponse(record, status_code=201, headers=headers)
 
 

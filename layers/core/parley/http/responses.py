@@ -1,4 +1,5 @@
-"""The JSON error body every failure uses: ``{"error": {"code", "message", "retryable"}}``."""
+"""The JSON error body every failure uses: ``{"error": {"code", "message", "retryable"}}``,
+and the header that marks an answer given again for an ``Idempotency-Key`` retry."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from parley.errors import ParleyError
 
-__all__ = ["error_body", "error_bytes"]
+__all__ = ["REPLAYED_HEADERS", "error_body", "error_bytes"]
+
+# On a response that is the stored result of an earlier request with the same key.
+REPLAYED_HEADERS = {"Idempotent-Replayed": "true"}
 
 
 def error_body(error: ParleyError, request_id: str | None = None) -> dict[str, Any]:

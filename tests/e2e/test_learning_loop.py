@@ -47,12 +47,8 @@ def run_job(server: DevServer) -> dict[str, Any]:
     done = subprocess.run(
         parley("jobs", "run", "learn-preferences"),
         cwd=REPO,
-        env={
-            **clean_env(),
-            "AWS_ENDPOINT_URL_DYNAMODB": server.dynamodb_endpoint,
-            "AWS_ACCESS_KEY_ID": "parley-dev",
-            "AWS_SECRET_ACCESS_KEY": "parley-dev",
-        },
+        # As the README says: the endpoint the banner prints, and no AWS credentials.
+        env={**clean_env(), "AWS_ENDPOINT_URL_DYNAMODB": server.dynamodb_endpoint},
         capture_output=True,
         text=True,
         timeout=120,

@@ -19,15 +19,23 @@ if TYPE_CHECKING:
 
     from parley.config import Settings
 
-__all__ = ["tables_of"]
+__all__ = ["table_variables", "tables_of"]
+
+
+def table_variables(settings: Settings) -> dict[str, str]:
+    """``PARLEY_*_TABLE`` -> the name of ``settings``' table, for every table of the template."""
+    return {
+        f"PARLEY_{definition.settings_field.upper()}": definition.name(settings)
+        for definition in table_definitions(load_template(TEMPLATE))
+    }
 
 
 @contextmanager
 def tables_of(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every ``PARLEY_*_TABLE`` variable names ``settings``' table; the process's cached
     settings and DynamoDB client are rebuilt on entry and on exit."""
-    for definition in table_definitions(load_template(TEMPLATE)):
-        monkeypatch.setenv(f"PARLEY_{definition.settings_field.upper()}", definition.name(settings))
+    for name, value in table_variables(settings).items():
+        monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     dynamodb_client.cache_clear()
     try:

@@ -80,6 +80,13 @@ def test_events_that_are_not_this_jobs_are_refused(event: Any) -> None:
         request(event)
 
 
+def test_an_hour_that_has_not_begun_is_refused_and_the_current_one_is_not() -> None:
+    # NOW is 09:30: the 09 hour has begun (a later second of it is still that run), 10 has not.
+    assert request({"scheduled_time": "2026-12-01T09:59:59Z"}).hour == "2026-12-01T09"
+    with pytest.raises(ValidationFailed, match="has not begun"):
+        request({"scheduled_time": "2026-12-01T10:00:00Z"})
+
+
 def test_parse_hour() -> None:
     assert parse_hour("2026-12-01T08") == datetime(2026, 12, 1, 8, tzinfo=UTC)
     assert parse_hour("2026-12-01T08:30:00+02:00") == datetime(2026, 12, 1, 6, 30, tzinfo=UTC)

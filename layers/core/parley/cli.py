@@ -31,6 +31,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ParleyError as exc:
         print(f"parley: {exc.message}", file=sys.stderr)  # noqa: T201
         return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 (a command answers in one line, never a traceback)
+        # What is known is translated into a ParleyError where it happens; this is the rest.
+        print(f"parley: {type(exc).__name__}: {exc}", file=sys.stderr)  # noqa: T201
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,16 +49,32 @@ def _parser() -> argparse.ArgumentParser:
     dev.set_defaults(run=_dev)
 
     token = commands.add_parser("token", help="print a development token")
-    token.add_argument("--user", required=True, help="the token's `sub`")
+    token.add_argument("--user", required=True, type=_non_empty, help="the token's `sub`")
     token.add_argument("--org", default=None, help="the token's `org` (default: default)")
     token.add_argument("--scope", default="", help="space-separated scopes")
-    token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
+    token.add_argument("--ttl", type=_positive_int, default=12 * 3600, help="lifetime in seconds")
     token.set_defaults(run=_token)
 
     _org_commands(commands)
     _export_commands(commands)
     _jobs_commands(commands)
     return parser
+
+
+def _non_empty(value: str) -> str:
+    if not value.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return value
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number <= 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return number
 
 
 def _org_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -20,8 +20,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, cast
 
-from parley.errors import Conflict, ServiceUnavailable, ValidationFailed
-from parley.state.idempotency_store import persistence_layer
+from parley.errors import Conflict, ValidationFailed
+from parley.state.idempotency_store import persistence_error, persistence_layer
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -96,6 +96,7 @@ class FeedbackIdempotency:
         client: DynamoDBClient | None = None,
         expires_after_seconds: int = 86_400,
     ) -> None:
+        self._table_name = table_name
         self._layer = persistence_layer(table_name, client=client)
         self._expires_after_seconds = expires_after_seconds
 
@@ -153,5 +154,5 @@ class FeedbackIdempotency:
         except (IdempotencyAlreadyInProgressError, IdempotencyInconsistentStateError) as exc:
             raise SubmissionInProgress(retry_after=1.0) from exc
         except IdempotencyPersistenceLayerError as exc:
-            raise ServiceUnavailable("The idempotency store is unavailable; retry.") from exc
+            raise persistence_error(exc, self._table_name) from exc
         return dict(response), isinstance(response, _Replayed)

@@ -70,7 +70,7 @@ class JobRequest:
     def from_event(cls, event: Any, *, job: str, now: float) -> JobRequest:
         """The request in ``event`` for ``job``; an event without ``scheduled_time`` (a
         manual invocation) runs for the hour of ``now``. ValidationFailed when the event is
-        not one, or names another job."""
+        not one, names another job, or an hour that has not begun."""
         try:
             parsed = _Event.model_validate(event if event is not None else {})
         except ValidationError as exc:
@@ -82,6 +82,13 @@ class JobRequest:
         moment = parsed.scheduled_time or datetime.fromtimestamp(now, tz=UTC)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
+        hour_start = moment.replace(minute=0, second=0, microsecond=0)
+        if hour_start.timestamp() > now:
+            # A run for an hour to come would take that hour's idempotency key: when the hour
+            # came, its scheduled run would replay this early result and learn nothing new.
+            raise ValidationFailed(
+                f"Cannot run {job} for {hour_start:%Y-%m-%dT%H}: that hour has not begun."
+            )
         shards = None if parsed.shards is None else tuple(sorted(set(parsed.shards)))
         return cls(job, moment.astimezone(UTC), shards, parsed.cursor or None)
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from parley.jobs.registry import JobContext
 from parley.state.client import dynamodb_client
-from parley.state.idempotency_store import persistence_layer
+from parley.state.idempotency_store import persistence_error, persistence_layer
 from parley.telemetry import logger
 
 if TYPE_CHECKING:
@@ -113,6 +113,9 @@ def run_job(
     ran. ``bounded`` false runs to the end whatever the budget (a local run); ``observe``
     sees the result of a run that really ran (not of a replay)."""
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyPersistenceLayerError,
+    )
 
     dynamodb = client or dynamodb_client()
     remaining = budget.get_remaining_time_in_millis() / 1000
@@ -142,7 +145,10 @@ def run_job(
             key_prefix=f"parley.jobs.{job.name}",
         ),
     )
-    return guarded(invocation=request.identity())
+    try:
+        return guarded(invocation=request.identity())
+    except IdempotencyPersistenceLayerError as exc:
+        raise persistence_error(exc, settings.idempotency_table) from exc
 
 
 def _replayed(response: Any, idempotent_data: DataRecord) -> Any:

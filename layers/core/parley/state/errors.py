@@ -9,7 +9,7 @@ from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     ConnectTimeoutError,
-    EndpointConnectionError,
+    NoCredentialsError,
     ReadTimeoutError,
 )
 
@@ -18,7 +18,7 @@ from parley.errors import ConfigurationError, ParleyError, ServiceUnavailable, U
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["dynamodb_errors", "error_code"]
+__all__ = ["dynamodb_error", "dynamodb_errors", "error_code"]
 
 _THROTTLED = {
     "ProvisionedThroughputExceededException",
@@ -39,12 +39,24 @@ def dynamodb_errors(table: str) -> Iterator[None]:
     (a failed condition, say) inside the block, before this sees them."""
     try:
         yield
-    except ClientError as exc:
-        raise _from_client_error(exc, table) from exc
-    except (ConnectTimeoutError, ReadTimeoutError) as exc:
-        raise UpstreamTimeout("The database did not answer in time.") from exc
-    except (EndpointConnectionError, BotoCoreError) as exc:
-        raise ServiceUnavailable("The database is unreachable.") from exc
+    except (ClientError, BotoCoreError) as exc:
+        raise dynamodb_error(exc, table) from exc
+
+
+def dynamodb_error(exc: ClientError | BotoCoreError, table: str) -> ParleyError:
+    """The ParleyError for a botocore failure on ``table``. Also for failures that reach
+    Parley wrapped by a library (Powertools' persistence errors carry them as their cause)."""
+    if isinstance(exc, ClientError):
+        return _from_client_error(exc, table)
+    if isinstance(exc, ConnectTimeoutError | ReadTimeoutError):
+        return UpstreamTimeout("The database did not answer in time.")
+    if isinstance(exc, NoCredentialsError):
+        return ConfigurationError(
+            "No AWS credentials to reach DynamoDB: set AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (a loopback AWS_ENDPOINT_URL_DYNAMODB needs "
+            "none)."
+        )
+    return ServiceUnavailable("The database is unreachable.")
 
 
 def _from_client_error(exc: ClientError, table: str) -> ParleyError:

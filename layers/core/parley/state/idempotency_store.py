@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from parley.errors import ServiceUnavailable
 from parley.state.client import dynamodb_client
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
     from mypy_boto3_dynamodb import DynamoDBClient
 
-__all__ = ["persistence_layer"]
+    from parley.errors import ParleyError
+
+__all__ = ["persistence_error", "persistence_layer"]
 
 
 def persistence_layer(
@@ -25,3 +28,17 @@ def persistence_layer(
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
     return DynamoDBPersistenceLayer(table_name=table_name, boto3_client=client or dynamodb_client())
+
+
+def persistence_error(exc: BaseException, table_name: str) -> ParleyError:
+    """The ParleyError for Powertools' ``IdempotencyPersistenceLayerError``: the database
+    failure it wraps (its cause) as the DynamoDB boundary translates it, so missing
+    credentials or a missing table say so instead of a generic outage."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from parley.state.errors import dynamodb_error
+
+    cause = exc.__cause__
+    if isinstance(cause, ClientError | BotoCoreError):
+        return dynamodb_error(cause, table_name)
+    return ServiceUnavailable("The idempotency store is unavailable; retry.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -134,6 +136,54 @@ def test_a_cursor_from_another_users_listing_is_refused(repo: ConversationReposi
         repo.list_for_owner(ALICE, cursor=bobs_cursor)
     with pytest.raises(BadRequest):
         repo.list_for_owner(ALICE, cursor="%%%not-base64%%%")
+
+
+def _decoded(cursor: str) -> dict[str, Any]:
+    return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+
+
+def _encoded(key: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda key: {**key, "gsi1sk": {"N": "1"}}, id="a sort key as a number"),
+        pytest.param(lambda key: {**key, "sk": {"B": "AAAA"}}, id="a key as binary"),
+        pytest.param(lambda key: {**key, "sk": {"S": ["META"]}}, id="a value that is a list"),
+        pytest.param(lambda key: {**key, "gsi1sk": {"S": ""}}, id="an empty value"),
+        pytest.param(lambda key: {**key, "gsi1sk": {"S": "a" * 1025}}, id="a value too long"),
+        pytest.param(lambda key: {**key, "gsi1sk": {"S": "\ud800"}}, id="a lone surrogate"),
+        pytest.param(lambda key: {**key, "gsi1sk": {"S": "x", "N": "1"}}, id="two types"),
+        pytest.param(lambda key: {k: v for k, v in key.items() if k != "sk"}, id="missing sk"),
+        pytest.param(lambda key: {**key, "extra": {"S": "x"}}, id="an extra attribute"),
+        pytest.param(lambda key: [key], id="not an object"),
+    ],
+)
+def test_a_cursor_is_checked_whole_before_dynamodb_sees_it(
+    repo: ConversationRepository, change: Any
+) -> None:
+    # GIVEN the caller's own cursor, WHEN one part of it is changed, THEN it is a 400 (moto,
+    # handed such a start key, fails with a 500 of its own: the check must come first).
+    for _ in range(3):
+        repo.create(ALICE)
+    _, cursor = repo.list_for_owner(ALICE, limit=1)
+    assert cursor is not None
+    with pytest.raises(BadRequest, match="cursor"):
+        repo.list_for_owner(ALICE, cursor=_encoded(change(_decoded(cursor))))
+
+
+def test_a_cursor_naming_a_conversation_that_is_gone_still_pages_the_callers_own(
+    repo: ConversationRepository,
+) -> None:
+    made = [repo.create(ALICE, title=f"t{n}") for n in range(3)]
+    _, cursor = repo.list_for_owner(ALICE, limit=1)
+    assert cursor is not None
+    moved = {**_decoded(cursor), "pk": {"S": "CONV#01JDQ7ZG7A2M4X5R6T8V9W0YZB"}}
+    page, _ = repo.list_for_owner(ALICE, limit=5, cursor=_encoded(moved))
+    assert {c.user_id for c in page} <= {"alice"}
+    assert {c.id for c in page} <= {c.id for c in made}
 
 
 def test_creating_tables_again_leaves_existing_ones_alone(

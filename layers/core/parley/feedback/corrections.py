@@ -20,7 +20,7 @@ from parley.ids import new_id
 from parley.state.client import dynamodb_client
 from parley.state.errors import dynamodb_errors, error_code
 from parley.state.items import from_item, to_item
-from parley.state.paging import decode_cursor, encode_cursor, query_all
+from parley.state.paging import decode_cursor, encode_cursor, query_all, query_from
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 __all__ = ["CorrectionRepository", "public_correction"]
 
 _KEYS = ("pk", "sk", "gsi1pk", "gsi1sk", "type")
+# The key of a correction in the status index: the table's key and the index's.
+_PAGE_KEY = ("pk", "sk", "gsi1pk", "gsi1sk")
 
 
 def public_correction(item: dict[str, Any]) -> dict[str, Any]:
@@ -130,11 +132,8 @@ class CorrectionRepository:
             "ScanIndexForward": False,
             "Limit": limit,
         }
-        start = decode_cursor(cursor, partition=("gsi1pk", partition))
-        if start:
-            query["ExclusiveStartKey"] = start
-        with dynamodb_errors(self._table):
-            response = self._client.query(**query)
+        start = decode_cursor(cursor, attributes=_PAGE_KEY, partition=("gsi1pk", partition))
+        response = query_from(self._client, query, start)
         items = [public_correction(from_item(item)) for item in response.get("Items", [])]
         return items, encode_cursor(response.get("LastEvaluatedKey"))
 

@@ -17,4 +17,4 @@ def record_cursor(record: dict[str, Any]) -> str | None:
 
 def day_cursor_start(cursor: str | None, partitions: list[str]) -> dict[str, Any] | None:
     """The cursor's start key, when its partition is one of ``partitions``."""
-    return decode_cursor(cursor, partition=("pk", partitions))
+    return decode_cursor(cursor, attributes=("pk", "sk"), partition=("pk", partitions))

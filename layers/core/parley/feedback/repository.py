@@ -21,9 +21,8 @@ from parley.feedback.satisfaction import implicit_satisfaction
 from parley.ids import new_id
 from parley.state.client import dynamodb_client
 from parley.state.conversation_keys import conversation_pk, message_sk
-from parley.state.errors import dynamodb_errors
 from parley.state.items import from_item, to_item
-from parley.state.paging import query_all
+from parley.state.paging import query_all, query_from
 from parley.state.replies import Replies
 from parley.state.transactions import CONDITION_FAILED, back_off, transact_write
 
@@ -220,10 +219,7 @@ class FeedbackRepository:
                 }
                 if filters:
                     query["FilterExpression"] = filters
-                if key:
-                    query["ExclusiveStartKey"] = key
-                with dynamodb_errors(self._table):
-                    response = self._client.query(**query)
+                response = query_from(self._client, query, key)
                 found.extend(from_item(item) for item in response.get("Items", []))
                 key = response.get("LastEvaluatedKey")
                 if not key:

@@ -32,7 +32,7 @@ from parley.state.conversation_keys import (
 )
 from parley.state.errors import dynamodb_errors, error_code
 from parley.state.items import from_item, to_item
-from parley.state.paging import decode_cursor, encode_cursor
+from parley.state.paging import decode_cursor, encode_cursor, query_from
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -54,6 +54,8 @@ __all__ = [
 ]
 
 Role = Literal["user", "assistant", "system"]
+# The key of a conversation in the owner index: the table's key and the index's.
+OWNER_PAGE_KEY = ("pk", "sk", "gsi1pk", "gsi1sk")
 MessageStatus = Literal["complete", "incomplete"]
 
 
@@ -165,11 +167,8 @@ class ConversationRepository:
             "ScanIndexForward": False,
             "Limit": limit,
         }
-        start = decode_cursor(cursor, partition=("gsi1pk", owner_key))
-        if start:
-            query["ExclusiveStartKey"] = start
-        with dynamodb_errors(self._table):
-            response = self._client.query(**query)
+        start = decode_cursor(cursor, attributes=OWNER_PAGE_KEY, partition=("gsi1pk", owner_key))
+        response = query_from(self._client, query, start)
         conversations = [_conversation(from_item(item)) for item in response.get("Items", [])]
         return conversations, encode_cursor(response.get("LastEvaluatedKey"))
 

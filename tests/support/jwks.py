@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 import time
 from typing import Any
 
@@ -44,12 +46,21 @@ def claims(**overrides: Any) -> dict[str, Any]:
 
 
 class JwksServer(LoopbackHTTPServer):
-    """Serves ``keys`` at /.well-known/jwks.json; counts fetches; can be made to fail."""
+    """Serves ``keys`` at /.well-known/jwks.json; counts fetches; can be made to fail (answer
+    ``failure_status``) or to hang (accept the request and not answer until released).
+
+    Assign ``keys`` to switch the key set the provider publishes, or ``body`` to serve those
+    bytes instead (a body that is not a JWKS)."""
 
     def __init__(self, *keys: RsaKey) -> None:
         self.keys = list(keys)
         self.fetches = 0
         self.failing = False
+        self.failure_status = 503
+        self.body: bytes | None = None
+        self._answer = threading.Event()
+        self._answer.set()
+        self._counting = threading.Lock()
         super().__init__(self._handler())
 
     @property
@@ -61,17 +72,34 @@ class JwksServer(LoopbackHTTPServer):
         return self
 
     def stop(self) -> None:
+        self.release()
         self.stop_serving()
+
+    def hang(self) -> None:
+        """Requests from now on are counted, then held unanswered until ``release``."""
+        self._answer.clear()
+
+    def release(self) -> None:
+        self._answer.set()
 
     def _handler(self) -> type[QuietHandler]:
         jwks = self
 
         class Handler(QuietHandler):
             def do_GET(self) -> None:
-                jwks.fetches += 1
+                with jwks._counting:
+                    jwks.fetches += 1
+                # Bounded, so that a test that forgets to release cannot hang the run.
+                jwks._answer.wait(timeout=30)
                 if jwks.failing:
-                    self.send_json(503, b'{"message": "unavailable"}')
-                    return
-                self.send_json(200, json.dumps({"keys": [key.jwk() for key in jwks.keys]}).encode())
+                    status, body = jwks.failure_status, b'{"message": "unavailable"}'
+                elif jwks.body is not None:
+                    status, body = 200, jwks.body
+                else:
+                    status = 200
+                    body = json.dumps({"keys": [key.jwk() for key in jwks.keys]}).encode()
+                # A held request's client may have given up waiting and closed the connection.
+                with contextlib.suppress(OSError):
+                    self.send_json(status, body)
 
         return Handler

@@ -95,7 +95,10 @@ class LoopbackHTTPServer:
 
     def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
         self._server = _BurstHTTPServer(("127.0.0.1", 0), handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # shutdown() waits for the serving loop's next poll: 0.5 s by default, per server.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def base_url(self) -> str:

@@ -17,6 +17,7 @@ from parley.providers.errors import (
     ProviderError,
     ProviderRateLimited,
     ProviderRejected,
+    ProviderRequestInvalid,
     ProviderStreamError,
     ProviderTimeout,
     ProviderUnavailable,
@@ -216,6 +217,32 @@ async def test_http_errors_become_parley_errors_without_sdk_retries(
     if status == 429:
         assert outcome.error.retry_after == 3
     assert len(upstream.requests_for(spec.model)) == 1  # the SDK did not retry on its own
+
+
+# google-genai writes JSON with ASCII escapes, so it sends a lone surrogate as `\ud800` and
+# the API judges it (a refusal, which does not count either); openai and anthropic encode
+# UTF-8, which fails before anything is sent.
+@pytest.mark.parametrize("provider", ["openai", "openai_compatible", "anthropic"])
+async def test_a_request_the_sdk_cannot_encode_is_the_requests_fault_and_never_sent(
+    provider: str,
+    upstream: FakeUpstream,
+    registry: ProviderRegistry,
+    request: pytest.FixtureRequest,
+) -> None:
+    # GIVEN text with a lone surrogate, which the SDK cannot encode as UTF-8 (the chat
+    # endpoints refuse it before this; the adapter's classification is the last line)
+    spec = Case(provider).spec(upstream, model_name(request))
+    upstream.script(spec.model, Script(chunks=["never"]))
+    unencodable = GenerationRequest(
+        messages=[ChatMessage("user", "hi \ud800 there")], system="Be brief.", max_tokens=16
+    )
+    # WHEN the adapter is asked to stream it
+    outcome = await run(registry.provider_for(spec), spec, unencodable)
+    # THEN it is a request error that nothing counts against the model, and no byte left
+    assert isinstance(outcome.error, ProviderRequestInvalid)
+    assert outcome.error.caused_by_provider is False
+    assert outcome.error.retryable is False
+    assert upstream.requests_for(spec.model) == []
 
 
 async def test_an_in_band_error_after_some_text_is_a_stream_error(

@@ -8,6 +8,7 @@ from parley.providers.errors import (
     ProviderNotConfigured,
     ProviderRateLimited,
     ProviderRejected,
+    ProviderRequestInvalid,
     ProviderStreamError,
     ProviderTimeout,
     ProviderUnavailable,
@@ -48,6 +49,7 @@ def test_retries_stop_after_the_allowed_number() -> None:
         (ProviderTimeout(), True, True),
         (ProviderStreamError(), True, True),
         (ProviderRejected(), False, False),
+        (ProviderRequestInvalid(), False, False),
         (ProviderNotConfigured(), False, False),
     ],
 )

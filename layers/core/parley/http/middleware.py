@@ -1,6 +1,6 @@
 """Pure ASGI middleware: request ids and access logs, the last line of error handling, and the
-request body limit. Pure ASGI (not BaseHTTPMiddleware) so streamed responses pass through
-untouched, chunk by chunk."""
+request body's checks (its size, and a JSON body's validity). Pure ASGI (not
+BaseHTTPMiddleware) so streamed responses pass through untouched, chunk by chunk."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import re
 import time
 from typing import TYPE_CHECKING
 
-from parley.errors import ParleyError, PayloadTooLarge
+from parley.errors import ParleyError, PayloadTooLarge, ValidationFailed
+from parley.http.json_body import check_json_body, is_json_media_type
 from parley.http.responses import error_bytes
 from parley.ids import new_id
 from parley.telemetry import clear_request_keys, logger, start_request_keys
@@ -77,10 +78,10 @@ class RequestContextMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuses bodies over ``max_bytes`` with 413 before the app parses anything.
-
-    A declared Content-Length is checked at once; a body without one is read up to the limit
-    and replayed to the app, so an oversized chunked upload is refused just the same."""
+    """Reads each request body whole before the app sees it: refuses one over ``max_bytes``
+    with 413 (a declared Content-Length at once; a chunked body as soon as it passes the
+    limit), refuses a JSON body that is not standard JSON with valid text with 422
+    (``parley.http.json_body``), then replays the body to the app."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -92,11 +93,8 @@ class BodyLimitMiddleware:
             return
         request_id = scope.get("state", {}).get("request_id")
         declared = _content_length(scope)
-        if declared is not None:
-            if declared > self.max_bytes:
-                await send_error(send, self._too_large(), request_id)
-                return
-            await self.app(scope, receive, send)
+        if declared is not None and declared > self.max_bytes:
+            await send_error(send, self._too_large(), request_id)
             return
 
         chunks: list[bytes] = []
@@ -113,6 +111,15 @@ class BodyLimitMiddleware:
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
+        body = b"".join(chunks)
+
+        content_type = _header(scope, b"content-type")
+        if body and content_type is not None and is_json_media_type(content_type):
+            try:
+                check_json_body(body)
+            except ValidationFailed as error:
+                await send_error(send, error, request_id)
+                return
 
         replayed = False
 
@@ -120,7 +127,7 @@ class BodyLimitMiddleware:
             nonlocal replayed
             if not replayed:
                 replayed = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+                return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
         await self.app(scope, replay, send)

@@ -7,9 +7,12 @@ into these events, and translates the SDK's failures into ``parley.providers.err
 
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
+
+from parley.text import is_valid_text, repair_text
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Sequence
@@ -45,6 +48,22 @@ class GenerationRequest:
     system: str | None = None
     max_tokens: int = 1024
     temperature: float | None = None
+
+    def with_valid_text(self) -> GenerationRequest:
+        """This request, with any text that is not valid Unicode repaired (U+FFFD), so that
+        every SDK can encode it. Requests refuse such text where it comes in; this covers
+        what comes from elsewhere: a stored history, a configured system prompt (the
+        environment decodes stray bytes into surrogates), an earlier model's words."""
+        texts = [message.content for message in self.messages]
+        if self.system is not None:
+            texts.append(self.system)
+        if all(is_valid_text(text) for text in texts):
+            return self
+        return dataclasses.replace(
+            self,
+            messages=[ChatMessage(m.role, repair_text(m.content)) for m in self.messages],
+            system=None if self.system is None else repair_text(self.system),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,9 +5,16 @@ UpstreamError
     ├── ProviderRateLimited (503, Retry-After)     model, upstream status, retry_after and
     ├── ProviderUnavailable (502)                  whether it struck before the first token
     ├── ProviderTimeout (504)
-    ├── ProviderRejected (502, not retryable)      the provider refused the request (4xx)
     ├── ProviderStreamError (502)                  in-band error, malformed or cut stream
+    ├── ProviderRejected (502, not retryable)      the provider refused the request (4xx)
+    ├── ProviderRequestInvalid (422, not retryable) the request could not even be sent
     └── ProviderNotConfigured (503, not retryable) no API key for the provider
+
+Each class says whether its failure is the provider's (``caused_by_provider``): only those
+count toward a model's health, its circuit breaker shared by every org. A request the provider
+refused for what it asked, one that could not be encoded, or a model with no key here says
+nothing about the model's health; counting it would let one user's bad input take a model
+down for everyone.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ __all__ = [
     "ProviderNotConfigured",
     "ProviderRateLimited",
     "ProviderRejected",
+    "ProviderRequestInvalid",
     "ProviderStreamError",
     "ProviderTimeout",
     "ProviderUnavailable",
@@ -36,6 +44,8 @@ __all__ = [
 class ProviderError(UpstreamError):
     code = "upstream_error"
     default_message = "The model provider failed."
+    # The provider failed (an outage, a rate limit, a broken stream), not the request.
+    caused_by_provider = True
 
     def __init__(
         self,
@@ -73,7 +83,20 @@ class ProviderTimeout(ProviderError):
 class ProviderRejected(ProviderError):
     code = "upstream_rejected"
     retryable = False
+    caused_by_provider = False  # it answered: what it refused is this request
     default_message = "The model provider refused the request."
+
+
+class ProviderRequestInvalid(ProviderError):
+    """The SDK could not build or encode the request (text that is not valid Unicode, say):
+    nothing reached the provider. Requests are checked before any call, so this is a last
+    line, and never the model's fault."""
+
+    status = 422
+    code = "invalid_request"
+    retryable = False
+    caused_by_provider = False
+    default_message = "The request could not be sent to the model."
 
 
 class ProviderStreamError(ProviderError):
@@ -85,6 +108,7 @@ class ProviderNotConfigured(ProviderError):
     status = 503
     code = "model_unavailable"
     retryable = False
+    caused_by_provider = False  # the deployment's configuration, not the model's health
     default_message = "The model is not configured on this deployment."
 
 

@@ -15,6 +15,7 @@ import httpx2
 
 from parley.providers.errors import (
     ProviderError,
+    ProviderRequestInvalid,
     ProviderStreamError,
     ProviderTimeout,
     ProviderUnavailable,
@@ -83,7 +84,12 @@ def _in_band(message: object, *, provider: str, model: str) -> ProviderError:
 
 def _transport(exc: BaseException, *, provider: str, model: str) -> ProviderError:
     kind: type[ProviderError]
-    if isinstance(exc, httpx2.TimeoutException | TimeoutError):
+    if isinstance(exc, UnicodeEncodeError):
+        # Only the request is encoded (a response is decoded): the request held text that is
+        # not valid Unicode, and the SDK could not send it. Not the provider's failure.
+        message = f"The request to {provider} held text that cannot be sent."
+        kind = ProviderRequestInvalid
+    elif isinstance(exc, httpx2.TimeoutException | TimeoutError):
         message, kind = f"{provider} did not answer in time.", ProviderTimeout
     elif isinstance(exc, httpx2.ConnectError):
         message, kind = f"Could not reach {provider}.", ProviderUnavailable

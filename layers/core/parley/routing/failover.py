@@ -33,6 +33,7 @@ from parley.providers.errors import ProviderError, ProviderTimeout, ProviderUnav
 from parley.providers.tokens import estimate_tokens
 from parley.routing.attempts import Attempt, Switch
 from parley.routing.retry import RetryPolicy, counts_against_model
+from parley.text import is_valid_text, repair_text
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -150,6 +151,11 @@ class Failover:
                 if isinstance(event, TextDelta):
                     if not event.text:
                         continue
+                    # A model's text goes on to the client, the conversation and the next
+                    # model's prompt: text that cannot be encoded must not (a provider
+                    # decoding an escaped lone surrogate, say).
+                    if not is_valid_text(event.text):
+                        event = TextDelta(repair_text(event.text))
                     if attempt.ttft_ms is None:
                         attempt.ttft_ms = round((time.perf_counter() - attempt.started) * 1000, 2)
                     switch = run.switch_to(spec)
@@ -180,7 +186,7 @@ class _Run:
     def __init__(self, policy: RetryPolicy, route: Route, request: GenerationRequest) -> None:
         self._policy = policy
         self._route = route
-        self._request = request
+        self._request = request.with_valid_text()
         loop = asyncio.get_running_loop()
         self._loop = loop
         start = loop.time()

@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from parley.providers.errors import (
-    ProviderError,
-    ProviderNotConfigured,
-    ProviderRateLimited,
-    ProviderRejected,
-)
+if TYPE_CHECKING:
+    from parley.providers.errors import ProviderError
 
 __all__ = ["RetryPolicy", "counts_against_model", "worth_retrying"]
 
@@ -63,13 +60,12 @@ class RetryPolicy:
 
 
 def worth_retrying(error: ProviderError) -> bool:
-    """A refusal (4xx) or a missing key gives the same answer again; the rest may pass."""
-    return error.retryable and not isinstance(error, ProviderRejected | ProviderNotConfigured)
+    """A failure the request caused (a refusal, an unsendable request) or a missing key gives
+    the same answer again; a provider's failure may pass."""
+    return error.retryable and error.caused_by_provider
 
 
 def counts_against_model(error: ProviderError) -> bool:
-    """Whether the failure says the model is unhealthy. A refused request says something about
-    the request; a rate limit or an outage says the model cannot serve now."""
-    if isinstance(error, ProviderRateLimited):
-        return True
-    return not isinstance(error, ProviderRejected | ProviderNotConfigured)
+    """Whether the failure says the model is unhealthy: only a failure the provider caused (a
+    rate limit, an outage, a broken stream) does; one the request caused never does."""
+    return error.caused_by_provider

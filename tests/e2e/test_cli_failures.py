@@ -95,6 +95,13 @@ def test_a_remote_endpoint_without_credentials_says_what_to_set() -> None:
     assert "AWS_ACCESS_KEY_ID" in line
 
 
+def test_a_number_too_large_for_dynamodb_is_one_line(local: dict[str, str]) -> None:
+    line = one_line_failure(
+        run("org", "grant", "--org", "cli-org", "--tokens", "9" * 40, env=local)
+    )
+    assert "at most" in line
+
+
 @pytest.mark.parametrize("argv", [("--user", ""), ("--user", "u", "--ttl", "0")])
 def test_parley_token_refuses_a_token_no_server_would_accept(argv: tuple[str, ...]) -> None:
     done = run("token", *argv, env={})

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from parley.bounds import MAX_SAFE_INTEGER
 from parley.chat.events import ChatEvent, Done, Failed, Meta, Switched, Token
 from parley.chat.sse import PING
 from parley.errors import ValidationFailed
@@ -63,16 +64,17 @@ class ChatCompletionRequest(BaseModel):
     stream: bool = False
     stream_options: StreamOptions | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
-    max_tokens: int | None = Field(default=None, ge=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
+    # Bounded only by what a number may be: a model's own output limit caps the budget.
+    max_tokens: int | None = Field(default=None, ge=1, le=MAX_SAFE_INTEGER)
+    max_completion_tokens: int | None = Field(default=None, ge=1, le=MAX_SAFE_INTEGER)
     n: int = Field(default=1, ge=1, le=1, description="Parley returns one choice.")
     # Parley's own (an OpenAI client sends it with extra_body): serve and store this answer
     # in the response cache even though its temperature is not 0.
     cache: bool = False
     # Parley does not call tools, but a request that offers them is function-calling work,
     # which routing takes into account.
-    tools: list[Any] | None = None
-    functions: list[Any] | None = None
+    tools: list[Any] | None = Field(default=None, max_length=128)
+    functions: list[Any] | None = Field(default=None, max_length=128)
 
     @model_validator(mode="after")
     def _ends_with_the_user(self) -> ChatCompletionRequest:

@@ -119,9 +119,12 @@ class ChatService:
             progress.disconnected = True
             _discard(meta)
             raise
+        except Exception:  # noqa: BLE001 (a bug: still an error event, and after meta)
+            logger.exception("Chat failed")
+            progress.failure = ParleyError()
         finally:
             # Shielded: a disconnect cancels this task, and what was said must still be kept.
-            await asyncio.shield(self._settle(prepared, progress, user_write))
+            await asyncio.shield(self._settle_or_fail(prepared, progress, user_write))
         if progress.failure is not None:
             await after_meta(Failed(progress.failure))
         else:
@@ -231,6 +234,17 @@ class ChatService:
         progress.produced.append(text)
         await emit(Token(text))
 
+    async def _settle_or_fail(
+        self, prepared: PreparedChat, progress: _Progress, user_write: asyncio.Task[None] | None
+    ) -> None:
+        """``_settle``, whose writes raise nothing they expect; a bug in one still ends the
+        stream in the protocol's order (meta, then an error), never an error before meta."""
+        try:
+            await self._settle(prepared, progress, user_write)
+        except Exception:  # noqa: BLE001
+            logger.exception("Chat not settled")
+            progress.failure = progress.failure or ParleyError()
+
     async def _settle(
         self, prepared: PreparedChat, progress: _Progress, user_write: asyncio.Task[None] | None
     ) -> None:
@@ -307,10 +321,11 @@ class ChatService:
             return False
         try:
             await user_write
-        except ParleyError as exc:
-            logger.error("User message not stored", error=exc.code)
+        except Exception as exc:  # noqa: BLE001 (any failure: the reply is then not stored)
+            failure = exc if isinstance(exc, ParleyError) else ParleyError()
+            logger.error("User message not stored", error=failure.code, exc_info=exc)
             if progress.failure is None and not progress.disconnected:
-                progress.failure = exc
+                progress.failure = failure
             return False
         return True
 

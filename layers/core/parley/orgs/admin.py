@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from parley.bounds import MAX_SAFE_INTEGER
 from parley.budget.ledger import Ledger
 from parley.errors import BadRequest
 from parley.orgs.repository import OrgSettingsRepository
@@ -74,8 +75,10 @@ def grant_tokens(
 ) -> dict[str, Any]:
     """Add tokens to the org's balance. The first grant creates the balance, which meters the
     org: from then on every request is paid from it."""
-    if tokens <= 0:
-        raise BadRequest("--tokens must be a positive number of tokens.")
+    if not 0 < tokens <= MAX_SAFE_INTEGER:
+        raise BadRequest(
+            f"--tokens must be a positive number of tokens, at most {MAX_SAFE_INTEGER}."
+        )
     balance = Ledger(settings.accounts_table, client).grant(org_id, tokens)
     return {"org_id": org_id, "metered": True, "balance_tokens": balance}
 

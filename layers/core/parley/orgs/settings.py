@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from parley.bounds import MAX_SAFE_INTEGER, SafeFloat, SafeInt
+
 __all__ = [
     "CacheSettings",
     "FailoverSettings",
@@ -31,6 +33,12 @@ __all__ = [
 
 Mode = Literal["auto", "cheap", "smart"]
 _MODEL_NAME = r"^[A-Za-z0-9._:/-]+$"
+# Context windows today end near ten million tokens.
+_MAX_PROMPT_TOKENS = 10_000_000
+# Requests a minute: far beyond any org's need, far below what a counter holds.
+_MAX_PER_MINUTE = 1_000_000
+# Dollars one user may spend in a day: a cap above this is no cap anyone means.
+_MAX_DAILY_SPEND_USD = 1_000_000
 
 
 def _check_names(names: tuple[str, ...]) -> None:
@@ -80,7 +88,7 @@ class LongContextSettings(_Strict):
     """Prompts (system, history, message and attachments) estimated above ``threshold_tokens``
     go to these models (empty: the catalog's long-context chain)."""
 
-    threshold_tokens: int = Field(default=100_000, gt=0)
+    threshold_tokens: int = Field(default=100_000, gt=0, le=_MAX_PROMPT_TOKENS)
     models: tuple[str, ...] = Field(default=(), max_length=10)
     max_tokens: int = Field(default=3000, gt=0, le=100_000)
 
@@ -94,8 +102,8 @@ class RateLimitSettings(_Strict):
     """Requests a minute, counted across every Lambda environment. 0 turns a limit off (not
     null, which in a settings patch means "back to the default")."""
 
-    user_per_minute: int = Field(default=20, ge=0)
-    org_per_minute: int = Field(default=0, ge=0)
+    user_per_minute: int = Field(default=20, ge=0, le=_MAX_PER_MINUTE)
+    org_per_minute: int = Field(default=0, ge=0, le=_MAX_PER_MINUTE)
 
 
 class CacheSettings(_Strict):
@@ -121,7 +129,7 @@ FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,5
 Keyword = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=40)
 ]
-EnumValue = Annotated[str, StringConstraints(max_length=100)] | int | float | bool
+EnumValue = Annotated[str, StringConstraints(max_length=100)] | bool | SafeInt | SafeFloat
 
 
 class PanelFieldSpec(_Strict):
@@ -130,8 +138,8 @@ class PanelFieldSpec(_Strict):
 
     type: PanelFieldType
     enum: tuple[EnumValue, ...] | None = Field(default=None, min_length=1, max_length=50)
-    minimum: float | None = None
-    maximum: float | None = None
+    minimum: SafeFloat | None = None
+    maximum: SafeFloat | None = None
     max_length: int | None = Field(default=None, ge=1, le=1000)
 
     @model_validator(mode="after")
@@ -184,9 +192,9 @@ class OrgSettings(_Strict):
     cheap_models: tuple[str, ...] = Field(default=(), max_length=10)
     smart_models: tuple[str, ...] = Field(default=(), max_length=10)
     # ``auto`` routes to the cheap chain while the org's token balance is below this.
-    low_balance_tokens: int = Field(default=200, ge=0)
+    low_balance_tokens: int = Field(default=200, ge=0, le=MAX_SAFE_INTEGER)
     # Per user and UTC day; None: no cap.
-    daily_spend_cap_usd: float | None = Field(default=None, gt=0)
+    daily_spend_cap_usd: float | None = Field(default=None, gt=0, le=_MAX_DAILY_SPEND_USD)
     rate_limits: RateLimitSettings = RateLimitSettings()
     cache: CacheSettings = CacheSettings()
     failover: FailoverSettings = FailoverSettings()

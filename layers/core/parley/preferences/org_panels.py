@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, create_model
 
+from parley.bounds import SafeFloat, SafeInt
+
 if TYPE_CHECKING:
     from parley.orgs.settings import PanelFieldSpec
 
@@ -33,7 +35,8 @@ def _annotation(spec: PanelFieldSpec) -> Any:
     if spec.type == "boolean":
         return bool
     if spec.type in ("integer", "number"):
-        base: Any = int if spec.type == "integer" else float
+        # Without limits of its own, a field takes what any number may be (parley.bounds).
+        base: Any = SafeInt if spec.type == "integer" else SafeFloat
         return _annotated(base, Field(ge=spec.minimum, le=spec.maximum), *_one_of(spec.enum))
     limit = spec.max_length if spec.max_length is not None else MAX_STRING
     text = _annotated(str, StringConstraints(min_length=1, max_length=limit), *_one_of(spec.enum))

@@ -134,7 +134,16 @@ def test_issuer_is_checked_when_configured() -> None:
 
 @pytest.mark.parametrize(
     ("claim", "value"),
-    [("sub", ""), ("sub", 42), ("sub", "a#b"), ("org", "a#b"), ("org", ["x"]), ("sub", "x" * 300)],
+    [
+        ("sub", ""),
+        ("sub", 42),
+        ("sub", "a#b"),
+        ("org", "a#b"),
+        ("org", ["x"]),
+        ("sub", "x" * 300),
+        ("sub", "alice\ud800"),  # a lone surrogate: JSON carries it, no log or key can
+        ("org", "\udc00acme"),
+    ],
 )
 def test_ids_unusable_as_keys_are_refused_not_defaulted(claim: str, value: object) -> None:
     token = sign({"sub": "u", "exp": now() + 60, claim: value})

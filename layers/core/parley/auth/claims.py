@@ -6,6 +6,7 @@ from typing import Any
 
 from parley.auth.identity import Identity
 from parley.errors import Unauthorized
+from parley.text import is_valid_text
 
 __all__ = ["identity_from_claims"]
 
@@ -25,9 +26,16 @@ def _id_claim(claims: dict[str, Any], name: str) -> str | None:
     value = claims.get(name)
     if value is None:
         return None
-    # Ids become parts of table keys: short, textual and free of the key separator. Falling
-    # back to a default for a malformed org would file the caller under someone else's org.
-    if not isinstance(value, str) or not value or len(value) > _MAX_ID_LENGTH or "#" in value:
+    # Ids become parts of table keys and log lines: short, valid text, free of the key
+    # separator. Falling back to a default for a malformed org would file the caller under
+    # someone else's org.
+    if (
+        not isinstance(value, str)
+        or not value
+        or len(value) > _MAX_ID_LENGTH
+        or "#" in value
+        or not is_valid_text(value)
+    ):
         raise Unauthorized(f"The token's `{name}` claim is not a usable id.")
     return value
 

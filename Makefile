@@ -29,7 +29,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 help:
 	@echo "make dev     set up and run the local server (http://127.0.0.1:8000)"
 	@echo "make test    set up and run lint and every test"
-	@echo "make bench   run the benchmarks in bench/ (results in bench/results/, ~4 minutes)"
+	@echo "make bench   run the benchmarks in bench/ (results in bench/results/, ~6 minutes)"
 	@echo "make build   sam build"
 	@echo "make deploy  sam build, then sam deploy --guided"
 	@echo "make lock    re-resolve layers/core/requirements.txt from requirements.in"
@@ -81,6 +81,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/gateway_overhead.py
 	$(BIN)/python bench/learn_preferences.py
+	$(BIN)/python bench/dev_dynamodb.py
 
 build: $(SAM)
 	$(SAM) build

@@ -64,8 +64,9 @@ def cpu_seconds(pid: int) -> float:
 def moto_server(*, lean_transactions: bool = False) -> Iterator[tuple[str, int]]:
     """A moto server process with the template's tables; yields (endpoint, pid).
 
-    ``lean_transactions`` runs bench/_moto_lean.py, moto without its whole-table copy per
-    transaction item (see that file for why and what it gives up)."""
+    ``lean_transactions`` runs bench/_moto_lean.py: moto patched as ``parley dev``'s embedded
+    moto is (parley.localdb), one request at a time and without its whole-table copy per
+    transaction item (see that file for why). Otherwise it is moto as it ships."""
     port = free_port()
     launcher = (
         [sys.executable, str(Path(__file__).with_name("_moto_lean.py"))]
@@ -84,15 +85,31 @@ def moto_server(*, lean_transactions: bool = False) -> Iterator[tuple[str, int]]
         yield endpoint, process.pid
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            # moto as it ships keeps every object it ever made, each table copy of each
+            # transaction item included (BaseModel.instances_tracked): after a long run its
+            # exit can take longer than this.
+            process.kill()
+            process.wait(timeout=10)
+
+
+def rss_mb(pid: int) -> float:
+    """A process's resident memory (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError(f"no VmRSS for process {pid}")
 
 
 def reset_tables(endpoint: str) -> None:
     """Empty moto and create the template's tables afresh.
 
-    moto deep-copies a whole table for every item of a TransactWriteItems (to roll back), so
-    its transactions slow down as a table fills; DynamoDB's do not. Benchmarks start each run
-    from empty tables so that this emulator cost stays small and the same for every run."""
+    moto as it ships deep-copies a whole table for every item of a TransactWriteItems (to roll
+    back), so its transactions slow down as a table fills; DynamoDB's do not, nor do the lean
+    moto's. Benchmarks start each run from empty tables so that every run starts alike and,
+    with ``--stock-moto``, this emulator cost stays small and the same for every run."""
     httpx.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
     env = {**base_env(), "AWS_ENDPOINT_URL_DYNAMODB": endpoint}
     create = (

@@ -21,11 +21,11 @@ os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
 os.environ.pop("AWS_PROFILE", None)
 
 from parley.config import Settings
+from parley.localdb import start_moto_server
 from parley.state.client import new_dynamodb_client
 from parley.state.tables import create_tables, table_definitions
 from parley.state.template import load_template
 from tests.fakes.upstash import UpstashShim
-from tests.support.dynamodb import serialise_moto_dynamodb
 from tests.support.servers import RedisServer
 
 if TYPE_CHECKING:
@@ -44,16 +44,11 @@ def anyio_backend() -> str:
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    with pytest.MonkeyPatch.context() as patch:
-        # Every test races requests somewhere; DynamoDB is atomic per request, so moto is too.
-        serialise_moto_dynamodb(patch)
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
-        server.stop()
+    # moto as `parley dev` embeds it. Every test races requests somewhere; DynamoDB is atomic
+    # per request, and so is this moto (parley.localdb says how).
+    server = start_moto_server()
+    yield server.endpoint
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,8 @@ import httpx
 
 from tests.support.asgi import bearer
 from tests.support.chat import Streamed, stream_chat
-from tests.support.localdb import LoggedDevServer, dynamodb_at, fill
+from tests.support.devserver import DevServer
+from tests.support.localdb import dynamodb_at, fill
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -35,7 +36,7 @@ async def chat_at_once(url: str) -> list[Streamed]:
 def test_64_streams_at_once_all_finish_and_every_conversation_holds_both_messages(
     tmp_path: Path,
 ) -> None:
-    server = LoggedDevServer(tmp_path / "parley-dev.log", PARLEY_LOCAL_TOKEN_DELAY_SECONDS="0.001")
+    server = DevServer(tmp_path / "parley-dev.log", PARLEY_LOCAL_TOKEN_DELAY_SECONDS="0.001")
     try:
         assert "in-process moto server" in server.banner
         fill(dynamodb_at(server.dynamodb_endpoint, retries=True), "parley-conversations", HISTORY)

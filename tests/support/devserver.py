@@ -7,14 +7,14 @@ import re
 import signal
 import subprocess
 import sys
-import time
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 
 from tests.conftest import REPO
-from tests.support.servers import free_port
+from tests.support.servers import free_port, wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -38,32 +38,35 @@ def clean_env() -> dict[str, str]:
 
 
 class DevServer:
-    def __init__(self, port: int) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-        self.process = subprocess.Popen(
-            parley("dev", "--port", str(port)),
-            cwd=REPO,
-            env=clean_env(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.banner = self._read_banner()
+    """``parley dev`` with ``environment`` added to its variables. Its stderr (the banner,
+    then anything werkzeug or uvicorn report) goes to ``log``, a file, never to a pipe that
+    nobody reads after the banner and that would block the server once full."""
 
-    def _read_banner(self) -> str:
-        assert self.process.stderr is not None
-        lines: list[str] = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = self.process.stderr.readline()
-            if not line:
-                if self.process.poll() is not None:
-                    raise AssertionError("parley dev exited:\n" + "".join(lines))
-                continue
-            lines.append(line)
-            if "curl" in line:
-                return "".join(lines)
-        raise AssertionError("no banner from parley dev:\n" + "".join(lines))
+    def __init__(self, log: Path | None = None, **environment: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        if log is None:
+            handle, name = tempfile.mkstemp(prefix="parley-dev-", suffix=".log")
+            os.close(handle)
+            log = Path(name)
+        self.log = log
+        with log.open("w") as sink:
+            self.process = subprocess.Popen(
+                parley("dev", "--port", str(self.port)),
+                cwd=REPO,
+                env={**clean_env(), **environment},
+                stdout=subprocess.DEVNULL,
+                stderr=sink,
+                text=True,
+            )
+        wait_until(self._banner_printed, timeout=60, what="parley dev")
+        self.banner = log.read_text()
+        wait_until(lambda: _answers(f"{self.url}/healthz"), timeout=30, what="parley dev")
+
+    def _banner_printed(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"parley dev exited:\n{self.log.read_text()}")
+        return "curl" in self.log.read_text()
 
     @property
     def token(self) -> str:
@@ -78,20 +81,30 @@ class DevServer:
         assert match, self.banner
         return match.group(1)
 
+    @property
+    def errors(self) -> str:
+        """What the server wrote after its banner: tracebacks of failed requests."""
+        return self.log.read_text()[len(self.banner) :]
+
     def stop(self) -> int:
         self.process.send_signal(signal.SIGINT)
-        return self.process.wait(timeout=20)
+        try:
+            return self.process.wait(timeout=20)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code < 500
+    except httpx.TransportError:
+        return False
 
 
 def running_dev_server() -> Iterator[DevServer]:
     """A started server, ready (``/healthz`` answers); stopped, and checked to exit 0, after."""
-    server = DevServer(free_port())
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{server.url}/healthz").status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
+    server = DevServer()
     yield server
     assert server.stop() == 0

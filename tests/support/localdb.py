@@ -1,9 +1,8 @@
 """For the tests of parley.localdb: moto as it ships in a process of its own, clients that
-show moto's own answers (no retries), filler items, and ``parley dev`` with its log kept."""
+show moto's own answers (no retries), and filler items."""
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -12,8 +11,6 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from tests.conftest import REPO
-from tests.support.devserver import TOKEN_LINE, clean_env, parley
 from tests.support.servers import free_port, wait_until
 
 if TYPE_CHECKING:
@@ -21,7 +18,7 @@ if TYPE_CHECKING:
 
     from mypy_boto3_dynamodb import DynamoDBClient
 
-__all__ = ["LoggedDevServer", "dynamodb_at", "fill", "stock_moto"]
+__all__ = ["dynamodb_at", "fill", "stock_moto"]
 
 
 def _answers(url: str) -> bool:
@@ -89,66 +86,3 @@ def fill(client: DynamoDBClient, table: str, count: int, *, partitions: int = 50
                 ]
             }
         )
-
-
-class LoggedDevServer:
-    """``parley dev`` as a user runs it (tests/support/devserver.py), with ``environment``
-    added to its variables and its stderr (the banner, then werkzeug's report of any request
-    moto failed) written to ``log`` rather than to a pipe nobody reads after the banner."""
-
-    def __init__(self, log: Path, **environment: str) -> None:
-        self.log = log
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        with log.open("w") as sink:
-            self.process = subprocess.Popen(
-                parley("dev", "--port", str(self.port)),
-                cwd=REPO,
-                env={**clean_env(), **environment},
-                stdout=subprocess.DEVNULL,
-                stderr=sink,
-                text=True,
-            )
-        wait_until(self._banner_printed, timeout=60, what="parley dev")
-        self.banner = log.read_text()
-        wait_until(lambda: _answers(f"{self.url}/healthz"), timeout=30, what="parley dev")
-
-    def _banner_printed(self) -> bool:
-        if self.process.poll() is not None:
-            raise AssertionError(f"parley dev exited:\n{self.log.read_text()}")
-        return "curl" in self.log.read_text()
-
-    @property
-    def token(self) -> str:
-        match = TOKEN_LINE.search(self.banner)
-        assert match, self.banner
-        return match.group(1)
-
-    @property
-    def dynamodb_endpoint(self) -> str:
-        for line in self.banner.splitlines():
-            words = line.split()
-            if words[:1] == ["DynamoDB"]:
-                return words[1]
-        raise AssertionError(self.banner)
-
-    def parley_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """A ``parley`` command against this server's DynamoDB, as the banner tells one to."""
-        env = {**clean_env(), "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb_endpoint}
-        return subprocess.run(
-            parley(*args), cwd=REPO, env=env, capture_output=True, text=True, check=True
-        )
-
-    def stop(self) -> int:
-        self.process.send_signal(signal.SIGINT)
-        try:
-            return self.process.wait(timeout=20)
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
-                self.process.wait(timeout=10)
-
-    @property
-    def errors(self) -> str:
-        """What the server logged after its banner: tracebacks of failed requests."""
-        return self.log.read_text()[len(self.banner) :]

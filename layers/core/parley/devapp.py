@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from parley.chat.app import create_chat_app
 from parley.chat.playground import router as playground_router
 from parley.feedback.app import feedback_routers, install_feedback_state
+from parley.http.app import include_routers
 from parley.preferences.app import install_preferences_state, preferences_routers
 
 if TYPE_CHECKING:
@@ -21,10 +22,9 @@ def create_dev_app(settings: Settings, *, dev_token: str = "") -> FastAPI:
     app = create_chat_app(settings, title="Parley (development)")
     # The other functions' routes and collaborators, on the same app: they share the chat
     # app's org settings cache, so an org change is seen by all of them at once.
-    for router in (*preferences_routers(), *feedback_routers()):
-        app.include_router(router)
+    include_routers(app, (*preferences_routers(), *feedback_routers()))
     install_preferences_state(app, settings=settings)
     install_feedback_state(app, settings=settings)
-    app.include_router(playground_router)
+    include_routers(app, (playground_router,))
     app.state.dev_token = dev_token
     return app

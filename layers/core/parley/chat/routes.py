@@ -50,7 +50,28 @@ def _service(request: Request) -> ChatService:
     return service
 
 
-@router.post("/v1/chat/stream", response_class=EventStreamResponse)
+# A streamed answer is text/event-stream; FastAPI cannot see that from a response class that
+# streams itself, so it is said here (and the status, which it would ask the class for).
+_EVENT_STREAM = {
+    "content": {
+        "text/event-stream": {
+            # One server-sent event: its `data` is JSON (docs/sse-protocol.md), or `[DONE]`.
+            "schema": {
+                "type": "object",
+                "properties": {"id": {"type": "string"}, "data": {"type": "string"}},
+                "required": ["data"],
+            }
+        }
+    }
+}
+
+
+@router.post(
+    "/v1/chat/stream",
+    response_class=EventStreamResponse,
+    status_code=200,
+    responses={200: {**_EVENT_STREAM, "description": "`meta`, `token`s, `done` or `error`."}},
+)
 async def chat_stream(
     body: ChatStreamRequest,
     request: Request,
@@ -77,7 +98,17 @@ async def chat_stream(
     )
 
 
-@router.post("/v1/chat/completions", response_model=None)
+@router.post(
+    "/v1/chat/completions",
+    response_model=None,
+    status_code=200,
+    responses={
+        200: {
+            "content": {"application/json": {}, **_EVENT_STREAM["content"]},
+            "description": "A `chat.completion`, or with `stream: true` its chunks.",
+        }
+    },
+)
 async def chat_completions(
     body: ChatCompletionRequest,
     request: Request,

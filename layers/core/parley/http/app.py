@@ -12,6 +12,7 @@ from parley.auth.factory import build_verifier
 from parley.config import get_settings
 from parley.http.handlers import install_error_handlers
 from parley.http.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from parley.http.responses import ERROR_RESPONSES
 from parley.http.routes import router as base_router
 
 if TYPE_CHECKING:
@@ -23,7 +24,14 @@ if TYPE_CHECKING:
     from parley.auth.verifier import TokenVerifier
     from parley.config import Settings
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "include_routers"]
+
+
+def include_routers(app: FastAPI, routers: Iterable[APIRouter]) -> None:
+    """Add ``routers`` to ``app``, each route documented with Parley's error body (rather than
+    FastAPI's own shape for the 422s it does not send)."""
+    for router in routers:
+        app.include_router(router, responses=ERROR_RESPONSES)
 
 
 def create_app(
@@ -44,9 +52,7 @@ def create_app(
     app.state.settings = settings
 
     install_error_handlers(app)
-    app.include_router(base_router)
-    for router in routers:
-        app.include_router(router)
+    include_routers(app, (base_router, *routers))
 
     # add_middleware wraps: the last added runs first. CORS is outermost so that even the
     # errors written by the inner middleware carry CORS headers a browser can read.

@@ -6,13 +6,35 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
 if TYPE_CHECKING:
     from parley.errors import ParleyError
 
-__all__ = ["REPLAYED_HEADERS", "error_body", "error_bytes"]
+__all__ = ["ERROR_RESPONSES", "REPLAYED_HEADERS", "ErrorBody", "error_body", "error_bytes"]
 
 # On a response that is the stored result of an earlier request with the same key.
 REPLAYED_HEADERS = {"Idempotent-Replayed": "true"}
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    retryable: bool
+    request_id: str | None = None
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    """Every refusal and failure, on every route (the OpenAPI document says so)."""
+
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorBody, "description": "Refused: the error says why."},
+    "5XX": {"model": ErrorBody, "description": "A failure of Parley or of what it depends on."},
+}
 
 
 def error_body(error: ParleyError, request_id: str | None = None) -> dict[str, Any]:

@@ -142,6 +142,11 @@ def test_day_ranges() -> None:
         DayRange.parse(date(2026, 8, 31), date(2026, 12, 1), now=now)  # 93 days
     with pytest.raises(ValidationFailed):
         DayRange.parse(date(2026, 12, 2), date(2026, 12, 1), now=now)
+    # Ranges whose default end reaches past the calendar are refused, not an OverflowError.
+    with pytest.raises(ValidationFailed, match="between 0001 and 9999"):
+        DayRange.parse(None, date(1, 1, 1), now=now)
+    with pytest.raises(ValidationFailed):
+        DayRange.parse(date(9999, 12, 31), None, now=now)
 
 
 def test_period_starts() -> None:

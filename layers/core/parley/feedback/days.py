@@ -22,8 +22,11 @@ class DayRange:
     @classmethod
     def parse(cls, first: date | None, last: date | None, *, now: float) -> DayRange:
         today = datetime.fromtimestamp(now, tz=UTC).date()
-        last = last or (today if first is None else min(today, first + timedelta(MAX_DAYS - 1)))
-        first = first or last - timedelta(days=DEFAULT_DAYS - 1)
+        try:
+            last = last or (today if first is None else min(today, first + timedelta(MAX_DAYS - 1)))
+            first = first or last - timedelta(days=DEFAULT_DAYS - 1)
+        except OverflowError as exc:  # a range reaching past year 1 or 9999
+            raise ValidationFailed("`from` and `to` must be days between 0001 and 9999.") from exc
         if first > last:
             raise ValidationFailed("`from` must not be after `to`.")
         if (last - first).days + 1 > MAX_DAYS:

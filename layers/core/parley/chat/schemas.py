@@ -3,9 +3,18 @@ is an error instead of a silently ignored option."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    PlainValidator,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
 
 from parley.bounds import SafeFloat, SafeInt
 
@@ -17,14 +26,44 @@ ID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"  # parley.ids: 26 Crockford base32 char
 # panel's fields, and bounded so that no form can make a message too large to store (a
 # DynamoDB item holds 400 KB) or a number no store can hold.
 ChoiceKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,60}$")]
-ChoiceText = Annotated[str, StringConstraints(max_length=1000)]
-ChoiceValue = (
-    bool
-    | SafeInt
-    | SafeFloat
-    | ChoiceText
-    | Annotated[list[Annotated[str, StringConstraints(max_length=200)]], Field(max_length=50)]
+_CHOICE_TEXT = TypeAdapter(Annotated[str, StringConstraints(max_length=1000)])
+_CHOICE_TEXTS = TypeAdapter(
+    Annotated[list[Annotated[str, StringConstraints(max_length=200)]], Field(max_length=50)]
 )
+_CHOICE_INT = TypeAdapter(SafeInt)
+_CHOICE_FLOAT = TypeAdapter(SafeFloat)
+
+
+def _choice_value(value: object) -> bool | int | float | str | list[str]:
+    """One choice, checked by its JSON type, so that a refusal says what was wrong with it
+    (a union would report the value against every type it is not)."""
+    if isinstance(value, bool):
+        return value
+    adapter: TypeAdapter[Any] | None = None
+    if isinstance(value, int):
+        adapter = _CHOICE_INT
+    elif isinstance(value, float):
+        adapter = _CHOICE_FLOAT
+    elif isinstance(value, str):
+        adapter = _CHOICE_TEXT
+    elif isinstance(value, list):
+        adapter = _CHOICE_TEXTS
+    if adapter is None:
+        raise ValueError("a choice is a boolean, a number, a string or a list of strings")
+    try:
+        checked: bool | int | float | str | list[str] = adapter.validate_python(value)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = "".join(f"[{part}]" for part in problem["loc"])
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        raise ValueError(f"{where}: {message}" if where else message) from None
+    return checked
+
+
+ChoiceValue = Annotated[
+    bool | int | float | str | list[str],
+    PlainValidator(_choice_value, json_schema_input_type=bool | int | float | str | list[str]),
+]
 
 
 class Attachment(BaseModel):

@@ -5,9 +5,10 @@ boto3's serializer refuses floats (DynamoDB numbers are decimals) and its deseri
 
 Writing refuses, with a 422 that names the attribute, what DynamoDB cannot store: numbers
 that are not finite or that DynamoDB's number type cannot hold (38 significant digits,
-magnitudes from 1e-130 to below 1e126: boto3's own ``DYNAMODB_CONTEXT`` decides, exactly as
-it would on serializing), and text that is not valid Unicode. Schemas bound their fields
-well inside these limits; this is the one place that guarantees no write fails on a value.
+magnitudes from 1e-130 to below 1e126: boto3's own ``DYNAMODB_CONTEXT`` decides what it would
+refuse on serializing, and the smallest magnitude is checked besides), and text that is not
+valid Unicode. Schemas bound their fields well inside these limits; this is the one place that
+guarantees no write fails on a value.
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ __all__ = ["UnstorableValue", "from_item", "to_item"]
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
+
+
+# DynamoDB's number type: 38 significant digits, magnitudes from 1e-130 to below 1e126.
+_SMALLEST = Decimal("1e-130")
+_OUT_OF_RANGE = "a number DynamoDB cannot store (38 digits, magnitude from 1e-130 to below 1e126)"
 
 
 class UnstorableValue(ValidationFailed):
@@ -73,9 +79,10 @@ def _number(number: Decimal, where: tuple[str | int, ...]) -> Decimal:
     try:
         DYNAMODB_CONTEXT.create_decimal(number)
     except DecimalException as exc:
-        raise _unstorable(
-            where, "a number DynamoDB cannot store (at most 38 digits, below 1e126)"
-        ) from exc
+        raise _unstorable(where, _OUT_OF_RANGE) from exc
+    # boto3's context takes subnormal numbers down to 1e-165, which DynamoDB refuses.
+    if number and abs(number) < _SMALLEST:
+        raise _unstorable(where, _OUT_OF_RANGE)
     return number
 
 

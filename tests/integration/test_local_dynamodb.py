@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -473,3 +474,60 @@ def test_with_an_endpoint_configured_nothing_is_started_or_patched(stock_endpoin
     endpoint, emulated, created, moto_imported = json.loads(result.stdout)
     assert (endpoint, emulated, moto_imported) == (stock_endpoint, False, False)
     assert {"parley-conversations", "parley-hot"} <= set(created)
+
+
+def _put(client: DynamoDBClient, table: str, number: str) -> None:
+    client.put_item(TableName=table, Item={"pk": {"S": "n"}, "n": {"N": number}})
+
+
+def _update(client: DynamoDBClient, table: str, number: str) -> None:
+    client.update_item(
+        TableName=table,
+        Key={"pk": {"S": "n"}},
+        UpdateExpression="SET n = :n",
+        ExpressionAttributeValues={":n": {"N": number}},
+    )
+
+
+def _transact(client: DynamoDBClient, table: str, number: str) -> None:
+    item = {"pk": {"S": "n"}, "n": {"N": number}}
+    client.transact_write_items(TransactItems=[{"Put": {"TableName": table, "Item": item}}])
+
+
+@pytest.mark.parametrize(
+    ("number", "refusal", "stock_takes_it_by"),
+    [
+        # moto as it ships checks a PutItem's magnitude, but not an UpdateItem's...
+        ("1e300", "Number overflow", _update),
+        # ... nor DynamoDB's exact limits, nor its 38 digits of precision.
+        ("1e126", "Number overflow", _put),
+        ("1" * 39, "38 significant digits", _put),
+        ("1.00000000000000000000000000000000000001", "38 significant digits", _put),
+        ("1e-131", "Number underflow", None),
+    ],
+)
+def test_numbers_dynamodb_refuses_are_refused_by_every_write(
+    lean: DynamoDBClient,
+    stock: DynamoDBClient,
+    number: str,
+    refusal: str,
+    stock_takes_it_by: Any,
+) -> None:
+    if stock_takes_it_by is not None:  # why the patch checks numbers at all
+        stock_takes_it_by(stock, create_table(stock, range_key=False), number)
+    table = create_table(lean, range_key=False)
+    for write in (_put, _update, _transact):
+        with pytest.raises(ClientError, match=refusal):
+            write(lean, table, number)
+    assert "Item" not in lean.get_item(TableName=table, Key={"pk": {"S": "n"}})
+
+
+STORABLE = ["0", "-0", "1e-130", "9.9999999999999999999999999999999999999e125", "1" * 38]
+
+
+@pytest.mark.parametrize("number", STORABLE)
+def test_numbers_dynamodb_stores_are_stored(lean: DynamoDBClient, number: str) -> None:
+    table = create_table(lean, range_key=False)
+    lean.put_item(TableName=table, Item={"pk": {"S": "n"}, "n": {"N": number}})
+    stored = lean.get_item(TableName=table, Key={"pk": {"S": "n"}})["Item"]["n"]["N"]
+    assert Decimal(stored) == Decimal(number)

@@ -28,6 +28,9 @@ in its transactions:
   as it was, or a note that it was absent, put back exactly when moto cancels the transaction
   or raises. While the lock is held nothing else writes, so those items are all a rollback has
   to restore.
+- moto stores numbers DynamoDB refuses (``1e300``, 40 digits, ``1e-131``): the patched moto
+  refuses them with DynamoDB's ValidationException (``numbers``), so that what production
+  cannot store fails here too.
 
 The patch is checked against moto as it is installed (``MotoChangedError`` when a moto upgrade
 changes what it wraps), and applies to the process from then on. moto is a development

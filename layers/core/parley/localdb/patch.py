@@ -1,5 +1,6 @@
-"""The patch that makes moto's DynamoDB atomic per request and lean in its transactions
-(``parley.localdb`` says why), checked against the moto installed."""
+"""The patch that makes moto's DynamoDB atomic per request, lean in its transactions and as
+strict with numbers as DynamoDB (``parley.localdb`` says why), checked against the moto
+installed."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import threading
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from parley.localdb.backup import TransactionBackup
+from parley.localdb.numbers import number_problem, request_numbers
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -70,6 +72,7 @@ def patch_moto_dynamodb() -> None:
 
         @functools.wraps(call_action)
         def atomic_call_action(self: DynamoHandler) -> Any:
+            refuse_numbers_dynamodb_refuses(getattr(self, "params", {}))
             with _REQUEST_LOCK:
                 return call_action(self)
 
@@ -94,6 +97,17 @@ def patch_moto_dynamodb() -> None:
         setattr(DynamoDBBackend, "transact_write_items", lean_transact_write_items)  # noqa: B010
         setattr(moto_models, "copy", _CopyKeepingTables(Table))  # noqa: B010
         _PATCHED.add("dynamodb")
+
+
+def refuse_numbers_dynamodb_refuses(params: Any) -> None:
+    """Raise DynamoDB's ValidationException for a number in the request it would refuse
+    (``parley.localdb.numbers``): moto itself stores them."""
+    from moto.dynamodb.exceptions import MockValidationException
+
+    for text in request_numbers(params):
+        problem = number_problem(text)
+        if problem is not None:
+            raise MockValidationException(problem)
 
 
 def check_transaction_backup(transact_write_items: Callable[..., Any]) -> None:

@@ -268,3 +268,26 @@ async def test_bodies_python_cannot_read_are_client_errors(chat: ChatServer, bod
     response = await post(chat.url, "/v1/chat/stream", body)
     assert response.status_code in (400, 422), response.text[:200]
     assert set(response.json()["error"]) >= {"code", "message", "retryable"}
+
+
+async def test_clients_that_leave_never_count_against_the_model(
+    start_chat: StartChat, upstream: FakeUpstream
+) -> None:
+    # GIVEN a breaker that would open after two failures of two calls
+    hot = MemoryHotStore()
+    chat = start_chat(hot=hot, breaker_min_requests=2)
+    model = chat.models["m-openai"]
+    upstream.script(
+        model,
+        Script(chunks=["one ", "two ", "three ", "four"], first_chunk_delay=0.2, chunk_delay=0.2),
+    )
+    # WHEN clients leave, before the first token and in the middle of the answer
+    for stop_after in (0, 0, 0, 2, 2, 2):
+        await stream_chat(chat.url, {"message": "Tell me"}, stop_after_tokens=stop_after)
+    await asyncio.sleep(0.5)  # the upstream calls are cancelled behind the clients
+    # THEN the model's window holds no failure and its circuit is closed
+    state = await CircuitBreaker(hot, BreakerPolicy(min_requests=2)).state("openai:m-openai")
+    assert state.status == "closed"
+    assert state.window is None or state.window.failures == 0
+    upstream.script(model, Script(chunks=["Still here."]))
+    assert (await stream_chat(chat.url, {"message": "Hello"})).text == "Still here."

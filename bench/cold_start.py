@@ -14,7 +14,6 @@ started before the clock and answering at once, so the figure is Parley's own co
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import subprocess
@@ -34,6 +33,7 @@ from _processes import (
     parley_env,
     write_catalog,
 )
+from _results import publish
 
 RESULTS = REPO / "bench" / "results" / "cold_start.json"
 MODELS = {"bench-openai": "openai", "bench-anthropic": "anthropic", "bench-gemini": "gemini"}
@@ -163,11 +163,7 @@ def main() -> int:
             if name.startswith("lazy")
         },
     }
-    text = json.dumps(report, indent=2)
-    print(text)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text + "\n", encoding="utf-8")
-    return 0
+    return publish(report, RESULTS)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 from _processes import BIN, REPO, base_env, free_port, moto_server, rss_mb, wait_for
+from _results import publish
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -192,11 +193,7 @@ def main() -> int:
         },
         "runs": runs,
     }
-    text = json.dumps(report, indent=2)
-    print(text)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text + "\n", encoding="utf-8")
-    return 0
+    return publish(report, RESULTS)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import platform
 import statistics
 import subprocess
@@ -52,6 +51,7 @@ from _processes import (
     wait_for,
     write_catalog,
 )
+from _results import publish
 
 RESULTS = REPO / "bench" / "results" / "gateway_overhead.json"
 MODEL = "bench-light"  # what the light tier's chain tries first
@@ -258,13 +258,8 @@ def main() -> int:
         "runs": runs,
         "overhead": overhead(runs),
     }
-    text = json.dumps(report, indent=2)
-    print(text)
     suffix = ("_stock_moto" if args.stock_moto else "") + ("_metered" if args.metered else "")
-    results = RESULTS.with_stem(RESULTS.stem + suffix)
-    results.parent.mkdir(parents=True, exist_ok=True)
-    results.write_text(text + "\n", encoding="utf-8")
-    return 0
+    return publish(report, RESULTS.with_stem(RESULTS.stem + suffix))
 
 
 def overhead(runs: dict[str, dict[int, dict[str, object]]]) -> dict[str, object]:

@@ -42,6 +42,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
+from _results import publish
+
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results" / "import_time.json"
 
@@ -188,11 +190,7 @@ def main() -> int:
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
 
-    report = json.dumps(measure(args.repeat), indent=2)
-    print(report)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(report + "\n", encoding="utf-8")
-    return 0
+    return publish(measure(args.repeat), RESULTS)
 
 
 if __name__ == "__main__":

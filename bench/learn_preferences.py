@@ -23,7 +23,6 @@ own speed is not DynamoDB's, but the number of round trips is the same on both.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -38,6 +37,7 @@ RESULTS = REPO / "bench" / "results" / "learn_preferences.json"
 sys.path.insert(0, str(REPO))
 
 from bench._processes import moto_server  # noqa: E402
+from bench._results import publish  # noqa: E402
 
 STYLES = ("watercolor", "watercolor", "watercolor", "ink", "watercolor")
 
@@ -196,10 +196,7 @@ def main() -> int:
             "job_again_vs_baseline": round(again_seconds / base_seconds, 2),
         },
     }
-    text = json.dumps(report, indent=2)
-    RESULTS.write_text(text + "\n", encoding="utf-8")
-    print(text)
-    return 0
+    return publish(report, RESULTS)
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ def moto_server(*, lean_transactions: bool = False) -> Iterator[tuple[str, int]]
     """A moto server process with the template's tables; yields (endpoint, pid).
 
     ``lean_transactions`` runs bench/_moto_lean.py: moto patched as ``parley dev``'s embedded
-    moto is (parley.localdb), one request at a time and without its whole-table copy per
+    moto is (parley.apps.dev.localdb), one request at a time and without its whole-table copy per
     transaction item (see that file for why). Otherwise it is moto as it ships."""
     port = free_port()
     launcher = (

@@ -3,7 +3,7 @@
 Run: ``.venv/bin/python bench/dev_dynamodb.py [--chats 1500] [--stock-chats 400]``. Prints JSON
 and writes ``bench/results/dev_dynamodb.json``.
 
-Method. ``parley dev`` runs as a user runs it, with its embedded moto (parley.localdb: one
+Method. ``parley dev`` runs as a user runs it, with its embedded moto (parley.apps.dev.localdb: one
 request at a time, transactions rolled back from a backup of the items they write), and this
 client sends ``--chats`` chats in a row to ``/v1/chat/stream``, each a new conversation
 answered by the offline ``local`` model (no pause between its words, so the time is Parley's

@@ -20,8 +20,8 @@ os.environ["AWS_REGION"] = "us-east-1"
 os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
 os.environ.pop("AWS_PROFILE", None)
 
+from parley.apps.dev.localdb import start_moto_server
 from parley.config import Settings
-from parley.localdb import start_moto_server
 from parley.state.client import new_dynamodb_client
 from parley.state.tables import create_tables, table_definitions
 from parley.state.template import load_template
@@ -45,7 +45,7 @@ def anyio_backend() -> str:
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     # moto as `parley dev` embeds it. Every test races requests somewhere; DynamoDB is atomic
-    # per request, and so is this moto (parley.localdb says how).
+    # per request, and so is this moto (parley.apps.dev.localdb says how).
     server = start_moto_server()
     yield server.endpoint
     server.stop()

@@ -1,5 +1,5 @@
 """Chat function: the ASGI app that uvicorn serves under the Lambda Web Adapter (run.sh)."""
 
-from parley.chat.app import create_chat_app
+from parley.apps.chat import create_chat_app
 
 app = create_chat_app()

@@ -2,7 +2,7 @@
 
 from mangum import Mangum
 
-from parley.feedback.app import create_feedback_app
+from parley.apps.feedback import create_feedback_app
 
 app = create_feedback_app()
 # No lifespan: the app opens nothing that needs closing, and Lambda freezes, not stops.

@@ -2,7 +2,7 @@
 
 from mangum import Mangum
 
-from parley.preferences.app import create_preferences_app
+from parley.apps.preferences import create_preferences_app
 
 app = create_preferences_app()
 handler = Mangum(app, lifespan="off")

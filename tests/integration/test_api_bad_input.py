@@ -3,7 +3,8 @@ completion endpoint's lone surrogate, a tampered page cursor, the OpenAPI docume
 what the fuzzer (test_api_fuzz.py) found besides. The chat stream's bad input is in
 test_chat_bad_input.py, against the fake upstreams.
 
-The tests' moto refuses the numbers DynamoDB refuses (parley.localdb), as production does."""
+The tests' moto refuses the numbers DynamoDB refuses (parley.apps.dev.localdb), as
+production does."""
 
 from __future__ import annotations
 

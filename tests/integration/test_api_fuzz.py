@@ -21,8 +21,8 @@ types, page cursors whose attributes have the wrong type, and missing, forged or
 tokens. The third puts every one of the hostile values at every free-form field of every write,
 and reports all that fail at once (a Hypothesis test stops at its first failure).
 
-The tests' moto refuses the numbers DynamoDB refuses (parley.localdb): moto as it ships stores
-1e300 and 40-digit integers, so a value production cannot store would pass here.
+The tests' moto refuses the numbers DynamoDB refuses (parley.apps.dev.localdb): moto as it
+ships stores 1e300 and 40-digit integers, so a value production cannot store would pass here.
 
 Deterministic: Hypothesis is derandomized (the examples depend on the code alone), with no
 example database and no deadline; examples per operation are bounded (about a minute and a

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from botocore.exceptions import ClientError
 
+from parley.apps.preferences import create_preferences_app
 from parley.auth import Identity
 from parley.errors import ServiceUnavailable
 from parley.preferences import smart
-from parley.preferences.app import create_preferences_app
 from parley.preferences.repository import LearnedValue, PreferencesRepository
 from parley.preferences.smart import SmartDefaults
 from tests.fakes.upstreams import FakeUpstream, Script

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from parley.feedback.app import create_feedback_app
+from parley.apps.feedback import create_feedback_app
 from parley.ids import new_id
 from tests.support.asgi import bearer, client_for
 

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import pytest
 
+from parley.apps.feedback import create_feedback_app, feedback_parts
 from parley.auth import Identity
-from parley.feedback.app import create_feedback_app, feedback_routers, install_feedback_state
 from parley.feedback.repository import FeedbackRepository
 from parley.feedback.schemas import FeedbackRequest
 from parley.http import create_app
@@ -650,9 +650,9 @@ async def test_analytics_compute_the_documented_rates(
 async def test_the_routers_work_on_another_app_with_installed_state(
     settings: Settings, dynamodb: DynamoDBClient, chat: Chat
 ) -> None:
-    """What ``parley dev`` does: the routers on its app, the state installed beside."""
-    app = create_app(routers=feedback_routers(), settings=settings)
-    install_feedback_state(app, settings=settings, client=dynamodb)
+    """What ``parley dev`` does: the feedback parts beside other routes on one app."""
+    parts = feedback_parts(settings, dynamodb)
+    app = create_app(routers=parts.routers, collaborators=parts.collaborators, settings=settings)
     _, message_id = chat.exchange(ALICE)
     async with client_for(app) as client:
         response = await client.post(

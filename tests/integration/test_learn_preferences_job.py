@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from parley.apps.jobs import lambda_handler, run_locally
 from parley.auth.identity import Identity
 from parley.clock import iso_from_epoch
 from parley.ids import new_id
-from parley.jobs.handler import lambda_handler, run_locally
 from parley.preferences.job import LearnPreferencesJob
 from parley.preferences.repository import PreferencesRepository
 from parley.state import conversations as conversations_module

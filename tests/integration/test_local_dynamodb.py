@@ -1,4 +1,4 @@
-"""parley.localdb's moto, the DynamoDB of ``parley dev``, the tests and the benchmarks: a
+"""parley.apps.dev.localdb's moto, the DynamoDB of ``parley dev``, the tests and the benchmarks: a
 cancelled transaction leaves every item as it was, exactly as moto as it ships does, from a
 backup of the items it writes rather than copies of whole tables; and concurrent transactions
 are applied one at a time, where moto as it ships loses writes.
@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from botocore.exceptions import ClientError
 
-from parley.localdb import MotoChangedError, check_transaction_backup, patch_moto_dynamodb
-from parley.localdb import backup as localdb_backup
-from parley.localdb import patch as localdb_patch
+from parley.apps.dev.localdb import MotoChangedError, check_transaction_backup, patch_moto_dynamodb
+from parley.apps.dev.localdb import backup as localdb_backup
+from parley.apps.dev.localdb import patch as localdb_patch
 from tests.conftest import REPO
 from tests.support.devserver import clean_env
 from tests.support.localdb import dynamodb_at, fill, stock_moto
@@ -264,7 +264,7 @@ def test_a_transaction_copies_the_items_it_writes_and_not_the_thousands_beside_t
         lean.put_item(TableName=table, Item={**item, "v": {"S": "old"}})
     before = stored(lean, table)
     # What moto's transact_write_items asks its `copy` to copy, and what is copied in the end
-    # (parley.localdb's `copy`: the backup's own copies, and what the stand-in passes on).
+    # (parley.apps.dev.localdb's `copy`: the backup's own copies, and what the stand-in passes on).
     moto_asked = CopyRecorder(moto_models.copy)
     copied = CopyRecorder(copy)
     monkeypatch.setattr(moto_models, "copy", moto_asked)
@@ -458,7 +458,7 @@ def test_with_an_endpoint_configured_nothing_is_started_or_patched(stock_endpoin
     probe = (
         "import json, sys\n"
         "from parley.config import get_settings\n"
-        "from parley.localdb import prepare_local_dynamodb\n"
+        "from parley.apps.dev.localdb import prepare_local_dynamodb\n"
         "database = prepare_local_dynamodb(get_settings())\n"
         "print(json.dumps([database.endpoint, database.emulated, database.created_tables,"
         " 'moto' in sys.modules]))\n"

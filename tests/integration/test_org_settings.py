@@ -11,7 +11,10 @@ import anyio
 import anyio.to_thread
 import pytest
 
-from parley.budget.ledger import Ledger
+from parley.apps.orgs import org_parts
+from parley.budget.api import router as budget_router
+from parley.budget.collaborators import BudgetCollaborators
+from parley.budget.ledger import AsyncLedger, Ledger
 from parley.errors import (
     ConfigurationError,
     ParleyError,
@@ -20,11 +23,10 @@ from parley.errors import (
     ValidationFailed,
 )
 from parley.http import create_app
+from parley.merge_patch import deep_merge
 from parley.orgs import cache as cache_module
 from parley.orgs.api import router as org_router
-from parley.orgs.app import install_org_state
 from parley.orgs.cache import OrgSettingsCache
-from parley.orgs.merge import deep_merge
 from parley.orgs.repository import OrgSettingsRepository, StoredSettings
 from parley.orgs.settings import OrgSettings
 from parley.providers.catalog import load_catalog
@@ -492,9 +494,13 @@ async def test_the_cache_reads_the_repository(repo: OrgSettingsRepository) -> No
 
 
 def org_app(settings: Settings, client: Any) -> FastAPI:
-    app = create_app(routers=[org_router], settings=settings)
-    install_org_state(app, settings=settings, client=client, catalog=load_catalog())
-    return app
+    orgs = org_parts(settings, client, catalog=load_catalog())
+    budget = BudgetCollaborators(
+        ledger=AsyncLedger(Ledger(settings.accounts_table, client)), org_settings=orgs.settings
+    )
+    return create_app(
+        routers=[org_router, budget_router], collaborators=[orgs, budget], settings=settings
+    )
 
 
 @pytest.fixture

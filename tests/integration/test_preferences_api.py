@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import pytest
 
+from parley.apps.preferences import create_preferences_app
 from parley.orgs.repository import OrgSettingsRepository
-from parley.preferences.app import create_preferences_app
-from parley.preferences.panels import BUILTIN_DEFAULTS
+from parley.panels import BUILTIN_DEFAULTS
 from parley.preferences.repository import LearnedValue, PreferencesRepository
 from tests.support.asgi import bearer, client_for
 from tests.support.clients import ItemReadsMeet

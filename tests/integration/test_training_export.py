@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from parley.apps.feedback import create_feedback_app
 from parley.auth import Identity
-from parley.feedback.app import create_feedback_app
 from parley.ids import new_id
 from parley.state.conversations import ConversationRepository
 from tests.support.asgi import bearer, client_for

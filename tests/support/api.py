@@ -12,9 +12,9 @@ import traceback
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from parley.apps.dev.app import create_dev_app
 from parley.auth import mint_token
 from parley.config import DEV_JWT_SECRET
-from parley.devapp import create_dev_app
 from parley.state.client import dynamodb_client
 
 if TYPE_CHECKING:
@@ -68,7 +68,8 @@ def _own_dynamodb_client() -> Iterator[None]:
 
 def build_dev_app(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> FastAPI:
     """``parley dev``'s app on ``settings``' tables; the offline model answers at once. Its
-    DynamoDB is the tests' moto, which refuses the numbers DynamoDB refuses (parley.localdb)."""
+    DynamoDB is the tests' moto, which refuses the numbers DynamoDB refuses
+    (parley.apps.dev.localdb)."""
     for name in PROVIDER_KEYS:
         monkeypatch.delenv(name, raising=False)
     configured = settings.model_copy(update={"local_token_delay_seconds": 0})

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import yaml
 
+from parley.apps.chat import ChatBackends, create_chat_app
 from parley.budget.ratelimit.memory import MemoryRateLimiter
-from parley.chat.app import ChatBackends, create_chat_app
 from parley.hot.memory import MemoryHotStore
 from tests.support.asgi import bearer
 from tests.support.servers import LiveServer

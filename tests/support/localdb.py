@@ -1,4 +1,4 @@
-"""For the tests of parley.localdb: moto as it ships in a process of its own, clients that
+"""For the tests of parley.apps.dev.localdb: moto as it ships in a process of its own, clients that
 show moto's own answers (no retries), and filler items."""
 
 from __future__ import annotations

@@ -21,8 +21,8 @@ LOADS_BOTO3 = (
     "parley.chat",
     # The feedback function stores every submission in a transaction from its first request.
     "parley.feedback",
-    "parley.devapp",
-    "parley.devserver",
+    # Composition builds the clients of every capability.
+    "parley.apps",
 )
 # Adapter module -> the one SDK it exists to import.
 ADAPTERS = {

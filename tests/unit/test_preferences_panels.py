@@ -10,9 +10,9 @@ from pydantic import ValidationError
 
 from parley.errors import ValidationFailed
 from parley.orgs.settings import OrgSettings
+from parley.panels import BUILTIN_DEFAULTS, PanelRegistry
 from parley.preferences.detection import detect_panel
 from parley.preferences.effective import preferences_document, smart_defaults
-from parley.preferences.panels import BUILTIN_DEFAULTS, PanelRegistry
 from parley.preferences.repository import LearnedValue, StoredPreferences
 
 BUILTIN = PanelRegistry.builtin()

@@ -162,15 +162,15 @@ def _org_reset(args: argparse.Namespace) -> int:
 
 
 def _org_grant(args: argparse.Namespace) -> int:
+    from parley.budget import admin
     from parley.config import get_settings
-    from parley.orgs import admin
 
     return _print_json(admin.grant_tokens(get_settings(), args.org, args.tokens))
 
 
 def _org_balance(args: argparse.Namespace) -> int:
+    from parley.budget import admin
     from parley.config import get_settings
-    from parley.orgs import admin
 
     return _print_json(admin.org_balance(get_settings(), args.org))
 
@@ -206,8 +206,8 @@ def _jobs_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def _jobs_run(args: argparse.Namespace) -> int:
+    from parley.apps.jobs import run_locally
     from parley.config import get_settings
-    from parley.jobs.handler import run_locally
     from parley.jobs.request import parse_hour
 
     hour = parse_hour(args.hour) if args.hour else None
@@ -275,7 +275,7 @@ def _print_json(document: object) -> int:
 
 
 def _dev(args: argparse.Namespace) -> int:
-    from parley.devserver import serve
+    from parley.apps.dev.server import serve
 
     serve(host=args.host, port=args.port)
     return 0

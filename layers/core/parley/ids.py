@@ -12,9 +12,11 @@ import os
 import threading
 import time
 
-__all__ = ["id_floor", "id_timestamp_ms", "new_id"]
+__all__ = ["ID_PATTERN", "id_floor", "id_timestamp_ms", "new_id"]
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# What a client may send where an id belongs: 26 characters of the alphabet (no I, L, O, U).
+ID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"
 _DECODE = {char: index for index, char in enumerate(_ALPHABET)}
 _LENGTH = 26
 _RANDOM_BITS = 80

@@ -6,12 +6,12 @@ from dataclasses import asdict
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 
-from parley.chat.schemas import ID_PATTERN
+from parley.chat.collaborators import Chat
 from parley.errors import NotFound
 from parley.http.auth import CurrentIdentity
-from parley.state.conversations import ConversationRepository
+from parley.ids import ID_PATTERN
 
 __all__ = ["router"]
 
@@ -20,21 +20,16 @@ router = APIRouter(tags=["conversations"])
 _CONVERSATION_ID = re.compile(ID_PATTERN)
 
 
-def _repository(request: Request) -> ConversationRepository:
-    repository: ConversationRepository = request.app.state.conversations
-    return repository
-
-
 @router.get("/v1/conversations")
 async def list_conversations(
-    request: Request,
+    chat: Chat,
     identity: CurrentIdentity,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> dict[str, Any]:
     """The caller's conversations, most recently active first; pass `next_cursor` back as
     `cursor` for the next page."""
-    repository = _repository(request)
+    repository = chat.conversations
     conversations, next_cursor = await anyio.to_thread.run_sync(
         lambda: repository.list_for_owner(identity, limit=limit, cursor=cursor)
     )
@@ -43,7 +38,7 @@ async def list_conversations(
 
 @router.get("/v1/conversations/{conversation_id}")
 async def get_conversation(
-    request: Request,
+    chat: Chat,
     identity: CurrentIdentity,
     conversation_id: Annotated[str, Path(max_length=64)],
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -51,7 +46,7 @@ async def get_conversation(
     """One conversation and its messages, oldest first."""
     if not _CONVERSATION_ID.fullmatch(conversation_id):
         raise NotFound("No such conversation.")
-    repository = _repository(request)
+    repository = chat.conversations
     conversation, messages = await anyio.to_thread.run_sync(
         lambda: repository.get_with_messages(identity, conversation_id, limit=limit)
     )

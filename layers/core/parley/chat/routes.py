@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from parley.auth.identity import Identity
+from parley.chat.collaborators import Chat, ChatCollaborators
 from parley.chat.events import ChatEvent, Done, Failed, Meta, Token
 from parley.chat.idempotent import IdempotentChat
 from parley.chat.openai_compat import (
@@ -45,11 +46,6 @@ IdempotencyKey = Annotated[
 ]
 
 
-def _service(request: Request) -> ChatService:
-    service: ChatService = request.app.state.chat
-    return service
-
-
 # A streamed answer is text/event-stream; FastAPI cannot see that from a response class that
 # streams itself, so it is said here (and the status, which it would ask the class for).
 _EVENT_STREAM = {
@@ -75,15 +71,16 @@ _EVENT_STREAM = {
 async def chat_stream(
     body: ChatStreamRequest,
     request: Request,
+    chat: Chat,
     identity: CurrentIdentity,
     idempotency_key: IdempotencyKey = None,
 ) -> EventStreamResponse:
     """Stream an answer as Server-Sent Events: `meta`, `token`s, then `done` or `error`.
     A retry with the same `Idempotency-Key` streams the first request's answer again."""
     started = time.perf_counter()
-    service = _service(request)
-    keyed = await _begin(request, identity, idempotency_key, "stream", body)
-    heartbeat = request.app.state.settings.stream_heartbeat_seconds
+    service = chat.service
+    keyed = await _begin(chat, identity, idempotency_key, "stream", body)
+    heartbeat = chat.heartbeat_seconds
     if keyed.stored is not None:
         return EventStreamResponse(
             keyed.stored.replay, SseEncoder(), heartbeat_seconds=heartbeat, headers=REPLAYED_HEADERS
@@ -112,13 +109,14 @@ async def chat_stream(
 async def chat_completions(
     body: ChatCompletionRequest,
     request: Request,
+    chat: Chat,
     identity: CurrentIdentity,
     idempotency_key: IdempotencyKey = None,
 ) -> EventStreamResponse | JSONResponse:
     """OpenAI-compatible chat completions, streamed or not."""
     started = time.perf_counter()
-    service = _service(request)
-    keyed = await _begin(request, identity, idempotency_key, "completions", body)
+    service = chat.service
+    keyed = await _begin(chat, identity, idempotency_key, "completions", body)
     run: Callable[[Emit], Awaitable[None]]
     headers = None
     if keyed.stored is not None:
@@ -132,7 +130,7 @@ async def chat_completions(
         return EventStreamResponse(
             run,
             CompletionChunkEncoder(include_usage=body.include_usage),
-            heartbeat_seconds=request.app.state.settings.stream_heartbeat_seconds,
+            heartbeat_seconds=chat.heartbeat_seconds,
             headers=headers,
         )
     text: list[str] = []
@@ -157,11 +155,9 @@ async def chat_completions(
 
 
 async def _begin(
-    request: Request, identity: Identity, key: str | None, endpoint: str, body: BaseModel
+    chat: ChatCollaborators, identity: Identity, key: str | None, endpoint: str, body: BaseModel
 ) -> IdempotentChat:
-    return await IdempotentChat.begin(
-        request.app.state.idempotency, identity, key, endpoint=endpoint, body=body
-    )
+    return await IdempotentChat.begin(chat.idempotency, identity, key, endpoint=endpoint, body=body)
 
 
 async def _prepare(service: ChatService, keyed: IdempotentChat, turn: ChatTurn) -> PreparedChat:
@@ -173,10 +169,10 @@ async def _prepare(service: ChatService, keyed: IdempotentChat, turn: ChatTurn) 
 
 
 @router.get("/v1/models")
-async def list_models(request: Request, identity: CurrentIdentity) -> dict[str, Any]:
+async def list_models(chat: Chat, identity: CurrentIdentity) -> dict[str, Any]:
     """The catalog in OpenAI's list format, plus the virtual models `auto`, `cheap`, `smart`;
     `parley` says which models have their provider configured and what they cost."""
-    service = _service(request)
+    service = chat.service
     data: list[dict[str, Any]] = [
         {
             "id": name,

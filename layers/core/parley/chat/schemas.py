@@ -17,10 +17,9 @@ from pydantic import (
 )
 
 from parley.bounds import SafeFloat, SafeInt
+from parley.ids import ID_PATTERN
 
-__all__ = ["ID_PATTERN", "Attachment", "ChatStreamRequest"]
-
-ID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"  # parley.ids: 26 Crockford base32 characters
+__all__ = ["Attachment", "ChatStreamRequest"]
 
 # ``choices`` are stored with the message and read back by the learning job: keyed like a
 # panel's fields, and bounded so that no form can make a message too large to store (a

@@ -14,10 +14,10 @@ from fastapi.responses import JSONResponse
 from parley.auth.identity import Identity
 from parley.errors import ValidationFailed
 from parley.feedback.analytics import Period, summarise
+from parley.feedback.collaborators import ANALYTICS_SCOPE, Feedback
 from parley.feedback.days import DayRange
 from parley.feedback.idempotency import IDEMPOTENCY_HEADER, validate_key
 from parley.feedback.schemas import FeedbackRequest
-from parley.feedback.state import ANALYTICS_SCOPE, feedback_state
 from parley.http.auth import CurrentIdentity, require_scopes
 from parley.http.responses import REPLAYED_HEADERS
 
@@ -37,6 +37,7 @@ To = Annotated[
 @router.post("/v1/feedback", status_code=201)
 async def submit_feedback(
     request: Request,
+    feedback: Feedback,
     identity: CurrentIdentity,
     body: FeedbackRequest,
     idempotency_key: Annotated[
@@ -51,14 +52,13 @@ async def submit_feedback(
     """Feedback on one of the caller's replies (another user's is 404). 201 with the record,
     `feedback_id` and the implicit `satisfaction` score; a retry gets the same record with
     `Idempotent-Replayed: true`."""
-    state = feedback_state(request)
     key = validate_key(idempotency_key) if idempotency_key is not None else None
     # Mangum's scope holds the Lambda context; under uvicorn or in tests there is none.
     lambda_context = request.scope.get("aws.context")
 
     def submit() -> tuple[dict[str, Any], bool]:
-        return state.idempotency.run(
-            lambda: state.feedback.submit(identity, body),
+        return feedback.idempotency.run(
+            lambda: feedback.feedback.submit(identity, body),
             org_id=identity.org_id,
             user_id=identity.user_id,
             key=key,
@@ -73,7 +73,7 @@ async def submit_feedback(
 
 @router.get("/v1/feedback")
 async def list_feedback(
-    request: Request,
+    feedback: Feedback,
     identity: Analyst,
     *,
     first: From = None,
@@ -86,10 +86,9 @@ async def list_feedback(
     """The org's feedback in the range, newest first, `limit` at a time (`next_cursor`)."""
     if thumbs not in (None, 1, -1):
         raise ValidationFailed("thumbs is 1 or -1.")
-    state = feedback_state(request)
-    days = DayRange.parse(first, last, now=state.clock())
+    days = DayRange.parse(first, last, now=feedback.clock())
     items, next_cursor = await anyio.to_thread.run_sync(
-        lambda: state.feedback.page(
+        lambda: feedback.feedback.page(
             identity.org_id,
             days,
             limit=limit,
@@ -108,7 +107,7 @@ async def list_feedback(
 
 @router.get("/v1/feedback/analytics")
 async def feedback_analytics(
-    request: Request,
+    feedback: Feedback,
     identity: Analyst,
     first: From = None,
     last: To = None,
@@ -116,13 +115,12 @@ async def feedback_analytics(
 ) -> dict[str, Any]:
     """Helpful rate, average rating, implicit satisfaction, continuation, action completion
     and handoff rates, per period and overall (`null` where nothing counts)."""
-    state = feedback_state(request)
-    days = DayRange.parse(first, last, now=state.clock())
+    days = DayRange.parse(first, last, now=feedback.clock())
     chosen: Period = period
 
     def compute() -> dict[str, Any]:
         records = itertools.chain.from_iterable(
-            state.feedback.records(identity.org_id, day) for day in days.days()
+            feedback.feedback.records(identity.org_id, day) for day in days.days()
         )
         return summarise(records, days, chosen)
 

@@ -7,13 +7,13 @@ from typing import Annotated, Any, Literal
 
 import anyio
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 
 from parley.auth.identity import Identity
-from parley.chat.schemas import ID_PATTERN
+from parley.feedback.collaborators import ANALYTICS_SCOPE, MANAGE_SCOPE, Feedback
 from parley.feedback.schemas import ApprovalRequest, CorrectionRequest
-from parley.feedback.state import ANALYTICS_SCOPE, MANAGE_SCOPE, feedback_state
 from parley.http.auth import require_scopes
+from parley.ids import ID_PATTERN
 
 __all__ = ["router"]
 
@@ -25,22 +25,22 @@ Analyst = Annotated[Identity, Depends(require_scopes(ANALYTICS_SCOPE))]
 
 @router.post("/v1/corrections", status_code=201)
 async def create_correction(
-    request: Request, identity: Reviewer, body: CorrectionRequest
+    feedback: Feedback, identity: Reviewer, body: CorrectionRequest
 ) -> dict[str, Any]:
     """A correction of a reply, `pending` until approved."""
-    corrections = feedback_state(request).corrections
+    corrections = feedback.corrections
     return await anyio.to_thread.run_sync(lambda: corrections.create(identity, body))
 
 
 @router.post("/v1/corrections/{correction_id}/approve")
 async def approve_correction(
-    request: Request,
+    feedback: Feedback,
     identity: Reviewer,
     correction_id: Annotated[str, Path(pattern=ID_PATTERN)],
     body: ApprovalRequest,
 ) -> dict[str, Any]:
     """Approve a pending correction with a quality score 0-5; 409 when already approved."""
-    corrections = feedback_state(request).corrections
+    corrections = feedback.corrections
     return await anyio.to_thread.run_sync(
         lambda: corrections.approve(identity, correction_id, quality=body.quality)
     )
@@ -48,14 +48,14 @@ async def approve_correction(
 
 @router.get("/v1/corrections")
 async def list_corrections(
-    request: Request,
+    feedback: Feedback,
     identity: Analyst,
     status: Literal["pending", "approved"] = "pending",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> dict[str, Any]:
     """The org's corrections with `status`, newest first, `limit` at a time."""
-    corrections = feedback_state(request).corrections
+    corrections = feedback.corrections
     items, next_cursor = await anyio.to_thread.run_sync(
         lambda: corrections.page(identity.org_id, status, limit=limit, cursor=cursor)
     )

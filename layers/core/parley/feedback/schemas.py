@@ -14,7 +14,7 @@ from pydantic import (
     model_validator,
 )
 
-from parley.chat.schemas import ID_PATTERN
+from parley.ids import ID_PATTERN
 
 __all__ = [
     "TAG_PATTERN",

@@ -6,12 +6,12 @@ from typing import Annotated, Any, Literal
 
 import anyio
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from parley.auth.identity import Identity
+from parley.feedback.collaborators import MANAGE_SCOPE, Feedback
 from parley.feedback.export import DEFAULT_MIN_QUALITY, TrainingSet, build_training_set
-from parley.feedback.state import MANAGE_SCOPE, feedback_state
 from parley.http.auth import require_scopes
 
 __all__ = ["router"]
@@ -28,14 +28,13 @@ SystemPrompt = Annotated[
 
 
 async def _training_set(
-    request: Request, org_id: str, min_quality: int, system_prompt: str | None
+    feedback: Feedback, org_id: str, min_quality: int, system_prompt: str | None
 ) -> TrainingSet:
-    state = feedback_state(request)
     return await anyio.to_thread.run_sync(
         lambda: build_training_set(
             org_id,
-            state.corrections,
-            state.feedback,
+            feedback.corrections,
+            feedback.feedback,
             min_quality=min_quality,
             system_prompt=system_prompt,
         )
@@ -44,7 +43,7 @@ async def _training_set(
 
 @router.get("/v1/training-data", response_class=Response)
 async def training_data(
-    request: Request,
+    feedback: Feedback,
     identity: Reviewer,
     *,
     format: Literal["openai", "gemini"] = "openai",
@@ -53,7 +52,7 @@ async def training_data(
     system_prompt: SystemPrompt = None,
 ) -> Response:
     """One split in OpenAI chat fine-tuning or Gemini tuning JSONL, one example per line."""
-    training = await _training_set(request, identity.org_id, min_quality, system_prompt)
+    training = await _training_set(feedback, identity.org_id, min_quality, system_prompt)
     return Response(
         "".join(training.lines(format, split)),
         media_type="application/x-ndjson",
@@ -63,11 +62,11 @@ async def training_data(
 
 @router.get("/v1/training-data/summary")
 async def training_data_summary(
-    request: Request,
+    feedback: Feedback,
     identity: Reviewer,
     min_quality: MinQuality = DEFAULT_MIN_QUALITY,
     system_prompt: SystemPrompt = None,
 ) -> dict[str, Any]:
     """Counts by source, split and category, and what was skipped."""
-    training = await _training_set(request, identity.org_id, min_quality, system_prompt)
+    training = await _training_set(feedback, identity.org_id, min_quality, system_prompt)
     return training.summary()

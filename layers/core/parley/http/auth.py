@@ -7,17 +7,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from parley.auth.identity import Identity
+from parley.auth.verifier import TokenVerifier
 from parley.errors import Forbidden, Unauthorized
+from parley.http.collaborators import collaborator
 from parley.telemetry import bind_request_keys
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
-
-    from parley.auth.verifier import TokenVerifier
 
 __all__ = ["CurrentIdentity", "current_identity", "require_scopes"]
 
@@ -26,14 +26,13 @@ _bearer = HTTPBearer(auto_error=False, description="A JWT; `parley token` mints 
 
 
 async def current_identity(
-    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    verifier: Annotated[TokenVerifier, collaborator(TokenVerifier)],
 ) -> Identity:
     # async on purpose: keys bound here must land in the request's own context, and sync
     # dependencies run in a worker thread whose context changes are discarded.
     if credentials is None or not credentials.credentials:
         raise Unauthorized("Send `Authorization: Bearer <token>`.")
-    verifier: TokenVerifier = request.app.state.verifier
     identity = await verifier.verify_async(credentials.credentials)
     bind_request_keys(user_id=identity.user_id, org_id=identity.org_id)
     return identity

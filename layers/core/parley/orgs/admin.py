@@ -1,5 +1,5 @@
-"""What an operator does to an org from the command line (``parley org …``): read and change
-its settings, grant it tokens, read its balance. Each returns the JSON the CLI prints.
+"""What an operator does to an org's settings from the command line (``parley org show|set|
+reset``; its tokens are ``parley.budget.admin``'s). Each returns the JSON the CLI prints.
 
 These act on any org, as the operator names it: they run with the deployment's AWS
 credentials, not a user's token, and are never reachable over HTTP.
@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from parley.bounds import MAX_SAFE_INTEGER
-from parley.budget.ledger import Ledger
 from parley.errors import BadRequest
 from parley.orgs.repository import OrgSettingsRepository
 from parley.providers.catalog import load_catalog
@@ -21,7 +19,7 @@ if TYPE_CHECKING:
 
     from parley.config import Settings
 
-__all__ = ["OPERATOR", "grant_tokens", "org_balance", "reset_settings", "set_settings", "show"]
+__all__ = ["OPERATOR", "reset_settings", "set_settings", "show"]
 
 OPERATOR = "operator:cli"  # `updated_by` of changes made here
 
@@ -68,26 +66,6 @@ def reset_settings(
         org_id, expected_version=expected_version, updated_by=OPERATOR
     )
     return stored.document()
-
-
-def grant_tokens(
-    settings: Settings, org_id: str, tokens: int, *, client: DynamoDBClient | None = None
-) -> dict[str, Any]:
-    """Add tokens to the org's balance. The first grant creates the balance, which meters the
-    org: from then on every request is paid from it."""
-    if not 0 < tokens <= MAX_SAFE_INTEGER:
-        raise BadRequest(
-            f"--tokens must be a positive number of tokens, at most {MAX_SAFE_INTEGER}."
-        )
-    balance = Ledger(settings.accounts_table, client).grant(org_id, tokens)
-    return {"org_id": org_id, "metered": True, "balance_tokens": balance}
-
-
-def org_balance(
-    settings: Settings, org_id: str, *, client: DynamoDBClient | None = None
-) -> dict[str, Any]:
-    balance = Ledger(settings.accounts_table, client).balance(org_id)
-    return {"org_id": org_id, "metered": balance is not None, "balance_tokens": balance}
 
 
 def _repository(settings: Settings, client: DynamoDBClient | None) -> OrgSettingsRepository:

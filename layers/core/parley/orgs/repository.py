@@ -27,7 +27,7 @@ from pydantic import ValidationError
 
 from parley.clock import iso_from_epoch
 from parley.errors import ConfigurationError, PreconditionFailed, ValidationFailed
-from parley.orgs.merge import deep_merge
+from parley.merge_patch import deep_merge
 from parley.orgs.settings import OrgSettings
 from parley.state.versioned import (
     VersionedTable,

@@ -12,16 +12,17 @@ own shape, merged like a JSON merge patch (RFC 7396): objects merge, ``null`` re
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from parley.errors import ValidationFailed
 from parley.http.auth import CurrentIdentity
 from parley.http.etag import IfMatch, etag, expected_version
+from parley.panels import PanelRegistry
+from parley.preferences.collaborators import Preferences, PreferencesCollaborators
 from parley.preferences.effective import preferences_document
-from parley.preferences.panels import PanelRegistry
-from parley.preferences.repository import PreferencesRepository, StoredPreferences
+from parley.preferences.repository import StoredPreferences
 
 __all__ = ["TIER_SCOPE", "router"]
 
@@ -42,15 +43,9 @@ class ResetRequest(BaseModel):
     )
 
 
-def _repository(request: Request) -> PreferencesRepository:
-    repository: PreferencesRepository = request.app.state.preferences_repository
-    return repository
-
-
-async def _panels(request: Request, org_id: str) -> PanelRegistry:
+async def _panels(preferences: PreferencesCollaborators, org_id: str) -> PanelRegistry:
     # The org settings cache (parley.orgs.cache): its panels, at most its TTL old.
-    cache = request.app.state.org_settings
-    return PanelRegistry.for_org(await cache.get(org_id))
+    return PanelRegistry.for_org(await preferences.org_settings.get(org_id))
 
 
 def _response(stored: StoredPreferences, registry: PanelRegistry) -> JSONResponse:
@@ -61,21 +56,21 @@ def _response(stored: StoredPreferences, registry: PanelRegistry) -> JSONRespons
 
 
 @router.get(_PATH, response_class=JSONResponse)
-async def read_preferences(request: Request, identity: CurrentIdentity) -> JSONResponse:
+async def read_preferences(preferences: Preferences, identity: CurrentIdentity) -> JSONResponse:
     """The caller's effective preferences (per field: what they set, else what was learned,
     else the org's default, else the product's), `learned` (path → confidence, where the
     learned value is in effect), `sources` (path → `user`, `learned`, `org` or `default`) and
     `version` (also the `ETag`)."""
-    registry = await _panels(request, identity.org_id)
+    registry = await _panels(preferences, identity.org_id)
     stored = await anyio.to_thread.run_sync(
-        _repository(request).get, identity.org_id, identity.user_id
+        preferences.repository.get, identity.org_id, identity.user_id
     )
     return _response(stored, registry)
 
 
 @router.put(_PATH, response_class=JSONResponse)
 async def update_preferences(
-    request: Request,
+    preferences: Preferences,
     identity: CurrentIdentity,
     patch: Annotated[dict[str, Any], Body()],
     if_match: IfMatch = None,
@@ -84,8 +79,8 @@ async def update_preferences(
     caller set; `null` removes a value. 422 with each problem's path when the result is not
     valid; 412 when `If-Match` is stale; 403 when it changes `tier` without `users:manage`."""
     expected = expected_version(if_match, read_from=_PATH)
-    registry = await _panels(request, identity.org_id)
-    repository = _repository(request)
+    registry = await _panels(preferences, identity.org_id)
+    repository = preferences.repository
     stored = await anyio.to_thread.run_sync(
         lambda: repository.update(
             identity.org_id,
@@ -101,7 +96,7 @@ async def update_preferences(
 
 @router.post(f"{_PATH}/reset", response_class=JSONResponse)
 async def reset_preferences(
-    request: Request,
+    preferences: Preferences,
     identity: CurrentIdentity,
     body: Annotated[ResetRequest | None, Body()] = None,
     if_match: IfMatch = None,
@@ -109,7 +104,7 @@ async def reset_preferences(
     """Forget what the caller set and what was learned about them (all panels, or only
     `panels`); the tier stays. Answers 200 with the new document and ETag."""
     expected = expected_version(if_match, read_from=_PATH)
-    registry = await _panels(request, identity.org_id)
+    registry = await _panels(preferences, identity.org_id)
     panels = None if body is None else body.panels
     if panels is not None:
         unknown = [name for name in panels if name not in registry.models]
@@ -126,7 +121,7 @@ async def reset_preferences(
                     if name in unknown
                 ],
             )
-    repository = _repository(request)
+    repository = preferences.repository
     stored = await anyio.to_thread.run_sync(
         lambda: repository.reset(
             identity.org_id, identity.user_id, expected_version=expected, panels=panels

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from parley.preferences.panels import PanelRegistry
+    from parley.panels import PanelRegistry
 
 __all__ = ["BUILTIN_KEYWORDS", "Detection", "detect_panel"]
 

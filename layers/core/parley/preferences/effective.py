@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from parley.preferences.panels import DEFAULT_TIER
+from parley.panels import DEFAULT_TIER
 from parley.preferences.stored import explicit_value
 
 if TYPE_CHECKING:
-    from parley.preferences.panels import PanelRegistry
+    from parley.panels import PanelRegistry
     from parley.preferences.stored import StoredPreferences
 
 __all__ = ["Resolved", "Source", "preferences_document", "resolve_panel", "smart_defaults"]

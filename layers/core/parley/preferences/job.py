@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, TypedDict
 from parley.clock import iso_from_epoch
 from parley.errors import ConfigurationError
 from parley.orgs.repository import OrgSettingsRepository
+from parley.panels import PanelRegistry
 from parley.preferences.history import ActiveUser, ActiveUsers, Position, UserHistory
 from parley.preferences.learning import estimate_preferences
-from parley.preferences.panels import PanelRegistry
 from parley.preferences.repository import (
     LearnedValue,
     PreferencesRepository,

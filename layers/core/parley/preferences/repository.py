@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from parley.clock import iso_from_epoch
 from parley.errors import Forbidden, PreconditionFailed, ValidationFailed
-from parley.orgs.merge import deep_merge
-from parley.preferences.panels import DEFAULT_TIER, PanelRegistry, split_path
+from parley.merge_patch import deep_merge
+from parley.panels import DEFAULT_TIER, PanelRegistry, split_path
 from parley.preferences.stored import LearnedValue, StoredPreferences, explicit_value
 from parley.state.versioned import (
     VersionedTable,

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 
+from parley.panels import PanelRegistry
 from parley.preferences.detection import detect_panel
 from parley.preferences.effective import smart_defaults
-from parley.preferences.panels import PanelRegistry
 from parley.telemetry import logger
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from parley.preferences.panels import split_path
+from parley.panels import split_path
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from parley.providers.usage import Usage
 from parley.text import is_valid_text, repair_text
 
 if TYPE_CHECKING:
@@ -69,14 +70,6 @@ class GenerationRequest:
 @dataclass(frozen=True, slots=True)
 class TextDelta:
     text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    input_tokens: int
-    output_tokens: int
-    # True when the provider reported nothing and Parley estimated from the text.
-    estimated: bool = False
 
 
 @dataclass(frozen=True, slots=True)

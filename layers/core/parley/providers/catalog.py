@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from parley.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from parley.providers.base import Usage
+    from parley.providers.usage import Usage
 
 __all__ = ["DEFAULT_CATALOG", "ROUTES", "Catalog", "CatalogRouting", "ModelSpec", "load_catalog"]
 

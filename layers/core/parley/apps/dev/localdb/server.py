@@ -6,8 +6,8 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from parley.apps.dev.localdb.patch import patch_moto_dynamodb
 from parley.errors import ConfigurationError
-from parley.localdb.patch import patch_moto_dynamodb
 
 if TYPE_CHECKING:
     from moto.server import ThreadedMotoServer

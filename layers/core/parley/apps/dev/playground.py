@@ -4,11 +4,15 @@ model output and stored value with ``textContent``, never as HTML."""
 
 # No `from __future__ import annotations`: FastAPI reads these annotations at runtime.
 import json
+from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-__all__ = ["router"]
+from parley.http.collaborators import collaborator
+
+__all__ = ["Playground", "router"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -171,9 +175,17 @@ loadModels();
 """
 
 
+@dataclass(frozen=True)
+class Playground:
+    """What the page is served with: the development token it fills in."""
+
+    token: str = ""
+
+
 @router.get("/", response_class=HTMLResponse)
-async def playground(request: Request) -> HTMLResponse:
-    token = getattr(request.app.state, "dev_token", "")
+async def playground(
+    page: Annotated[Playground, collaborator(Playground)],
+) -> HTMLResponse:
     # json.dumps makes the token a JS string literal; "</" is escaped so it cannot end the script.
-    literal = json.dumps(token).replace("</", "<\\\\/")
+    literal = json.dumps(page.token).replace("</", "<\\\\/")
     return HTMLResponse(_PAGE.replace("__TOKEN__", literal))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 
+from parley.apps.dev.app import create_dev_app
+from parley.apps.dev.localdb import prepare_local_dynamodb
 from parley.auth import mint_token, resolve_jwt_secret
 from parley.config import get_settings
-from parley.devapp import create_dev_app
 from parley.hot import hot_backend_name
-from parley.localdb import prepare_local_dynamodb
 
 __all__ = ["serve"]
 

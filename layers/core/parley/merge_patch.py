@@ -1,9 +1,10 @@
-"""JSON Merge Patch (RFC 7396): how a partial settings document is laid over another.
+"""JSON Merge Patch (RFC 7396): how a partial document is laid over another.
 
 Objects merge key by key, recursively; ``None`` (JSON ``null``) removes the key; anything else,
-arrays included, replaces the value outright. The same function lays a patch over an org's
-stored overrides and the overrides over the defaults, so the stored document never holds a
-``null``: removing an override returns that field to its default.
+arrays included, replaces the value outright. Org settings lay a patch over an org's stored
+overrides and the overrides over the defaults, so the stored document never holds a ``null``
+(removing an override returns that field to its default); preferences lay a user's change over
+what they set.
 """
 
 from __future__ import annotations

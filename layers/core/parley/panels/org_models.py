@@ -3,26 +3,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, create_model
 
 from parley.bounds import SafeFloat, SafeInt
+from parley.panels.models import MAX_LIST, MAX_STRING
+from parley.panels.spec import PanelFieldSpec
 
-if TYPE_CHECKING:
-    from parley.orgs.settings import PanelFieldSpec
-
-__all__ = ["MAX_LIST", "MAX_STRING", "org_panel_model"]
-
-MAX_STRING = 100  # characters of a string value, unless the field says otherwise
-MAX_LIST = 20  # items of a list value, unless the field says otherwise
+__all__ = ["org_panel_model"]
 
 
 def org_panel_model(name: str, fields: dict[str, Any], *, base: type[BaseModel]) -> type[BaseModel]:
     """The model of the org panel ``name`` from its field specs (``PanelFieldSpec`` as JSON):
     every field optional, validated like the built-in panels (``base``)."""
-    from parley.orgs.settings import PanelFieldSpec
-
     definitions: dict[str, Any] = {
         field_name: (_annotation(PanelFieldSpec.model_validate(spec)) | None, None)
         for field_name, spec in fields.items()

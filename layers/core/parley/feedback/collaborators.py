@@ -1,34 +1,33 @@
-"""The feedback function's collaborators, built once per process and kept on ``app.state``."""
+"""What the feedback, corrections and training-data APIs work with, installed by the app that
+serves them (parley.apps)."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
+
+from parley.http.collaborators import collaborator
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-    from starlette.requests import Request
 
     from parley.feedback.corrections import CorrectionRepository
     from parley.feedback.idempotency import FeedbackIdempotency
     from parley.feedback.repository import FeedbackRepository
 
-__all__ = ["ANALYTICS_SCOPE", "MANAGE_SCOPE", "FeedbackState", "feedback_state"]
+__all__ = ["ANALYTICS_SCOPE", "MANAGE_SCOPE", "Feedback", "FeedbackCollaborators"]
 
 ANALYTICS_SCOPE = "analytics:view"
 MANAGE_SCOPE = "users:manage"
 
 
 @dataclass(frozen=True)
-class FeedbackState:
+class FeedbackCollaborators:
     feedback: FeedbackRepository
     corrections: CorrectionRepository
     idempotency: FeedbackIdempotency
     clock: Callable[[], float] = field(default=time.time)
 
 
-def feedback_state(request: Request) -> FeedbackState:
-    state: FeedbackState = request.app.state.feedback
-    return state
+Feedback = Annotated[FeedbackCollaborators, collaborator(FeedbackCollaborators)]

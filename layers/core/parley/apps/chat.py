@@ -1,16 +1,21 @@
-"""Building the chat function's app: the pipeline and its collaborators, created once."""
+"""The chat function's app: chat, conversations, models, org settings and budget, with the
+pipeline and its collaborators built once per process."""
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from parley.apps.orgs import org_parts
+from parley.apps.parts import Parts, build_app
+from parley.budget.api import router as budget_router
+from parley.budget.collaborators import BudgetCollaborators
 from parley.budget.ledger import AsyncLedger, Ledger
 from parley.budget.ratelimit import create_rate_limiter
 from parley.chat.accounting import Accounting
 from parley.chat.cache import ResponseCache
 from parley.chat.charges import Charges
+from parley.chat.collaborators import ChatCollaborators
 from parley.chat.conversations_api import router as conversations_router
 from parley.chat.idempotency import IdempotencyStore
 from parley.chat.memory import ConversationMemory
@@ -19,9 +24,7 @@ from parley.chat.preparation import Preparation
 from parley.chat.routes import router as chat_router
 from parley.config import get_settings
 from parley.hot.factory import create_hot_store
-from parley.http.app import create_app
 from parley.orgs.api import router as orgs_router
-from parley.orgs.app import install_org_state
 from parley.preferences.repository import PreferencesRepository
 from parley.preferences.smart import SmartDefaults
 from parley.providers.catalog import load_catalog
@@ -37,16 +40,17 @@ from parley.state.conversations import ConversationRepository
 from parley.state.usage import UsageRepository
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Mapping
+    from collections.abc import Mapping
 
-    from fastapi import APIRouter, FastAPI
+    from fastapi import FastAPI
     from mypy_boto3_dynamodb import DynamoDBClient
 
     from parley.budget.ratelimit import RateLimiter
     from parley.config import Settings
     from parley.hot.base import HotStore
+    from parley.orgs.cache import OrgSettingsCache
 
-__all__ = ["ChatBackends", "chat_routers", "create_chat_app"]
+__all__ = ["ChatBackends", "chat_parts", "create_chat_app"]
 
 
 @dataclass
@@ -60,10 +64,6 @@ class ChatBackends:
     environ: Mapping[str, str] | None = None
 
 
-def chat_routers() -> list[APIRouter]:
-    return [chat_router, conversations_router, orgs_router]
-
-
 def create_chat_app(
     settings: Settings | None = None,
     backends: ChatBackends | None = None,
@@ -71,6 +71,17 @@ def create_chat_app(
     title: str = "Parley chat",
 ) -> FastAPI:
     settings = settings or get_settings()
+    return build_app(chat_parts(settings, backends), title=title, settings=settings)
+
+
+def chat_parts(
+    settings: Settings,
+    backends: ChatBackends | None = None,
+    *,
+    org_settings: OrgSettingsCache | None = None,
+) -> Parts:
+    """The chat function's routes and collaborators. ``org_settings``: a cache of org settings
+    to share (the development server's other routes read the same one)."""
     backends = backends or ChatBackends()
     client = backends.dynamodb or dynamodb_client()
     hot = backends.hot or create_hot_store(settings)
@@ -78,7 +89,6 @@ def create_chat_app(
     secrets = backends.secrets
     if secrets is None and settings.secrets_arn:
         secrets = SecretStore(settings.secrets_arn)
-    conversations = ConversationRepository(settings.conversations_table, client=client)
     registry = ProviderRegistry(
         ApiKeys(secrets, backends.environ),
         timeouts=ProviderTimeouts(
@@ -89,23 +99,9 @@ def create_chat_app(
     )
     catalog = load_catalog(settings.models_file)
     ledger = AsyncLedger(Ledger(settings.accounts_table, client))
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        await registry.aclose()
-        await limiter.close()
-        await hot.close()
-
-    app = create_app(title=title, routers=chat_routers(), settings=settings, lifespan=lifespan)
-    orgs = install_org_state(
-        app,
-        settings=settings,
-        client=client,
-        catalog=catalog,
-        ledger=ledger,
-        cache_seconds=settings.org_settings_cache_seconds,
-    )
+    orgs = org_parts(settings, client, catalog=catalog, cache=org_settings)
+    cache = orgs.settings
+    conversations = ConversationRepository(settings.conversations_table, client=client)
     memory = ConversationMemory(
         conversations,
         hot,
@@ -113,19 +109,20 @@ def create_chat_app(
         cache_seconds=settings.context_cache_seconds,
     )
     charges = Charges(ledger, unmetered_seconds=settings.org_settings_cache_seconds)
-    cache = ResponseCache(hot)
-    preferences = PreferencesRepository(settings.accounts_table, client=client)
-    app.state.chat = ChatService(
+    responses = ResponseCache(hot)
+    service = ChatService(
         preparation=Preparation(
             settings=settings,
             catalog=catalog,
             registry=registry,
             memory=memory,
-            orgs=orgs,
+            orgs=cache,
             limiter=limiter,
             charges=charges,
-            cache=cache,
-            preferences=SmartDefaults(preferences),
+            cache=responses,
+            preferences=SmartDefaults(
+                PreferencesRepository(settings.accounts_table, client=client)
+            ),
         ),
         catalog=catalog,
         registry=registry,
@@ -139,15 +136,23 @@ def create_chat_app(
         ),
         charges=charges,
         failover=Failover(registry, _breaker(settings, hot), _retry_policy(settings)),
-        cache=cache,
+        cache=responses,
     )
-    app.state.idempotency = IdempotencyStore(
-        hot,
-        in_progress_ttl_seconds=settings.stream_max_seconds + 60,
-        result_ttl_seconds=settings.idempotency_ttl_seconds,
+    chat = ChatCollaborators(
+        service=service,
+        idempotency=IdempotencyStore(
+            hot,
+            in_progress_ttl_seconds=settings.stream_max_seconds + 60,
+            result_ttl_seconds=settings.idempotency_ttl_seconds,
+        ),
+        conversations=conversations,
+        heartbeat_seconds=settings.stream_heartbeat_seconds,
     )
-    app.state.conversations = conversations
-    return app
+    return Parts(
+        routers=(chat_router, conversations_router, orgs_router, budget_router),
+        collaborators=(chat, orgs, BudgetCollaborators(ledger=ledger, org_settings=cache)),
+        closers=(registry.aclose, limiter.close, hot.close),
+    )
 
 
 def _retry_policy(settings: Settings) -> RetryPolicy:

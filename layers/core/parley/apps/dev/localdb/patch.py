@@ -1,5 +1,5 @@
 """The patch that makes moto's DynamoDB atomic per request, lean in its transactions and as
-strict with numbers as DynamoDB (``parley.localdb`` says why), checked against the moto
+strict with numbers as DynamoDB (``parley.apps.dev.localdb`` says why), checked against the moto
 installed."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import functools
 import threading
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from parley.localdb.backup import TransactionBackup
-from parley.localdb.numbers import number_problem, request_numbers
+from parley.apps.dev.localdb.backup import TransactionBackup
+from parley.apps.dev.localdb.numbers import number_problem, request_numbers
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -62,7 +62,7 @@ def patch_moto_dynamodb() -> None:
             raise MotoChangedError(
                 f"moto {moto.__version__}: moto.dynamodb.models no longer calls the copy "
                 "module as `copy`, so the table copy of its transactions cannot be skipped; "
-                "review parley.localdb against the new moto."
+                "review parley.apps.dev.localdb against the new moto."
             )
         _require_names(
             Table.__init__,
@@ -101,7 +101,7 @@ def patch_moto_dynamodb() -> None:
 
 def refuse_numbers_dynamodb_refuses(params: Any) -> None:
     """Raise DynamoDB's ValidationException for a number in the request it would refuse
-    (``parley.localdb.numbers``): moto itself stores them."""
+    (``parley.apps.dev.localdb.numbers``): moto itself stores them."""
     from moto.dynamodb.exceptions import MockValidationException
 
     for text in request_numbers(params):
@@ -128,7 +128,7 @@ def _moto_attribute(owner: type, name: str) -> Callable[..., Any]:
     if not callable(found):
         raise MotoChangedError(
             f"moto {moto.__version__}: {owner.__name__}.{name} is gone; review "
-            "parley.localdb against the new moto."
+            "parley.apps.dev.localdb against the new moto."
         )
     return found
 
@@ -141,7 +141,8 @@ def _require_names(function: Callable[..., Any], names: set[str], change: str) -
     if not names <= used:
         raise MotoChangedError(
             f"moto {moto.__version__}: {change} (missing {sorted(names - used)}); "
-            "parley.localdb's patch was written for moto 5.2.5: review it against the new moto."
+            "parley.apps.dev.localdb's patch was written for moto 5.2.5: review it against the "
+            "new moto."
         )
 
 

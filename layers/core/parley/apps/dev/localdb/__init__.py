@@ -44,9 +44,13 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from parley.localdb.backup import TransactionBackup
-from parley.localdb.patch import MotoChangedError, check_transaction_backup, patch_moto_dynamodb
-from parley.localdb.server import MotoServer, start_moto_server
+from parley.apps.dev.localdb.backup import TransactionBackup
+from parley.apps.dev.localdb.patch import (
+    MotoChangedError,
+    check_transaction_backup,
+    patch_moto_dynamodb,
+)
+from parley.apps.dev.localdb.server import MotoServer, start_moto_server
 from parley.state.client import new_dynamodb_client
 from parley.state.tables import create_tables, table_definitions
 from parley.state.template import find_template, load_template

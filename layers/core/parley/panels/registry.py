@@ -1,94 +1,36 @@
-"""The panels a user's preferences are grouped in, and the schemas their values must satisfy.
-
-Three panels are built in (``content``, ``pictures``, ``video``); an org may add its own in its
-settings (``OrgSettings.preferences``, see ``parley.orgs.settings``), whose models are built
-with pydantic's ``create_model`` and kept per distinct definition. Every model refuses unknown
-fields and makes every field optional: a stored document holds only what a user set.
-
-A ``PanelRegistry`` is the set of panels one org's users have. It validates a whole explicit
-document (the user's own, sent to ``PUT /v1/preferences``), a single learned value, and the
-org's defaults, and it prunes a stored document of values a panel no longer accepts (an org
-may remove a panel or narrow a field after its users saved values).
-"""
+"""The set of panels one org's users have: it validates a whole explicit document (the user's
+own, sent to ``PUT /v1/preferences``), a single learned value, and the org's defaults, and it
+prunes a stored document of values a panel no longer accepts (an org may remove a panel or
+narrow a field after its users saved values). Registries are kept per distinct definition."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-    create_model,
-)
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, create_model
 
 from parley.errors import ValidationFailed
-from parley.preferences.org_panels import MAX_LIST, MAX_STRING, org_panel_model
+from parley.panels.models import BUILTIN_DEFAULTS, BUILTIN_PANELS, MAX_FAVORITE_PANELS, Panel
+from parley.panels.org_models import org_panel_model
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from parley.orgs.settings import OrgSettings, PreferencesSettings
+    from parley.panels.spec import PanelDefinitions
 
-__all__ = [
-    "BUILTIN_DEFAULTS",
-    "BUILTIN_PANELS",
-    "DEFAULT_TIER",
-    "MAX_FAVORITE_PANELS",
-    "PanelRegistry",
-    "problems",
-    "split_path",
-]
+__all__ = ["HasPanels", "PanelRegistry", "problems", "split_path"]
 
-DEFAULT_TIER = "demo"
-MAX_FAVORITE_PANELS = 10
-
-Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_STRING)]
-TextList = Annotated[list[Text], Field(max_length=MAX_LIST)]
-
-
-class _Panel(BaseModel):
-    # strict: a form sends `5`, not `"5"`; a string where a number belongs is a client bug.
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
-
-
-class ContentPanel(_Panel):
-    defaultTone: Text | None = None  # the clients' field names, camelCase
-    defaultPersona: Text | None = None
-    defaultPlatforms: TextList | None = None
-
-
-class PicturesPanel(_Panel):
-    defaultStyle: Text | None = None
-    defaultProvider: Text | None = None
-
-
-class VideoPanel(_Panel):
-    defaultDuration: Annotated[int, Field(ge=1, le=600)] | None = None  # seconds
-    defaultProvider: Text | None = None
-
-
-BUILTIN_PANELS: dict[str, type[BaseModel]] = {
-    "content": ContentPanel,
-    "pictures": PicturesPanel,
-    "video": VideoPanel,
-}
-# What every user starts with (source "default"): the values the clients' forms show today.
-BUILTIN_DEFAULTS: dict[str, dict[str, Any]] = {
-    "content": {
-        "defaultTone": "Professional",
-        "defaultPersona": "Generic",
-        "defaultPlatforms": ["Facebook", "Instagram"],
-    },
-    "pictures": {"defaultStyle": "modern", "defaultProvider": "flux"},
-    "video": {"defaultDuration": 5, "defaultProvider": "runway"},
-}
 _TIER = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,40}$")]
+
+
+class HasPanels(Protocol):
+    """Whatever carries an org's panel definitions: its settings."""
+
+    @property
+    def preferences(self) -> PanelDefinitions: ...
 
 
 def split_path(path: str) -> tuple[str, str] | None:
@@ -120,13 +62,13 @@ class PanelRegistry:
         return _registry("{}")
 
     @staticmethod
-    def for_org(settings: OrgSettings | None) -> PanelRegistry:
+    def for_org(settings: HasPanels | None) -> PanelRegistry:
         return (
             PanelRegistry.builtin() if settings is None else _registry(_key(settings.preferences))
         )
 
     @staticmethod
-    def for_preferences(preferences: PreferencesSettings) -> PanelRegistry:
+    def for_preferences(preferences: PanelDefinitions) -> PanelRegistry:
         return _registry(_key(preferences))
 
     def names(self) -> list[str]:
@@ -245,7 +187,7 @@ def _summary(details: list[dict[str, Any]]) -> str:
     return f"{where}: {first['msg']}" if where else str(first["msg"])
 
 
-def _key(preferences: PreferencesSettings) -> str:
+def _key(preferences: PanelDefinitions) -> str:
     # The canonical JSON of the org's preferences section: orgs with the same definition share
     # models, and a changed definition gets new ones.
     return json.dumps(preferences.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
@@ -257,7 +199,7 @@ def _registry(key: str) -> PanelRegistry:
     models: dict[str, type[BaseModel]] = dict(BUILTIN_PANELS)
     keywords: dict[str, tuple[str, ...]] = {}
     for name, spec in section.get("panels", {}).items():
-        models[name] = org_panel_model(name, spec["fields"], base=_Panel)
+        models[name] = org_panel_model(name, spec["fields"], base=Panel)
         keywords[name] = tuple(spec.get("keywords", ()))
     return PanelRegistry(models=models, keywords=keywords, org_defaults=section.get("defaults", {}))
 

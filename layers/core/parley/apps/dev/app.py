@@ -1,0 +1,35 @@
+"""The development server's app: every function's routes in one ASGI app, plus the playground,
+with the collaborators each function would build."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from parley.apps.chat import chat_parts
+from parley.apps.dev.playground import Playground
+from parley.apps.dev.playground import router as playground_router
+from parley.apps.feedback import feedback_parts
+from parley.apps.orgs import org_settings_cache
+from parley.apps.parts import Parts, build_app
+from parley.apps.preferences import preferences_parts
+from parley.state.client import dynamodb_client
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from parley.config import Settings
+
+__all__ = ["create_dev_app"]
+
+
+def create_dev_app(settings: Settings, *, dev_token: str = "") -> FastAPI:
+    client = dynamodb_client()
+    # One cache of org settings for every route: an org change is seen by all at once.
+    org_settings = org_settings_cache(settings, client)
+    parts = (
+        chat_parts(settings, org_settings=org_settings)
+        + preferences_parts(settings, client, org_settings=org_settings)
+        + feedback_parts(settings, client)
+        + Parts(routers=(playground_router,), collaborators=(Playground(dev_token),))
+    )
+    return build_app(parts, title="Parley (development)", settings=settings)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import pytest
 
-from parley.chat.idempotency import (
+from parley.chat.idempotency.store import (
     Begin,
     IdempotencyInProgress,
     IdempotencyKeyReused,

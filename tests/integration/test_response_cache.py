@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import pytest
 
-from parley.chat.cache import CachedAnswer, ResponseCache
+from parley.chat.response_cache import CachedAnswer, ResponseCache
 from parley.hot.memory import MemoryHotStore
 from tests.support.hot import BACKENDS, BrokenHotStore, hot_store
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from parley.chat.edge.completion_chunks import CompletionChunkEncoder, completion_body
+from parley.chat.edge.sse import SseEncoder
 from parley.chat.events import Done, Failed, Meta, Token
-from parley.chat.openai_compat import CompletionChunkEncoder, completion_body
-from parley.chat.sse import SseEncoder
 from parley.errors import UpstreamTimeout
 
 META = Meta(

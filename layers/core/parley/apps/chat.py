@@ -12,16 +12,16 @@ from parley.budget.api import router as budget_router
 from parley.budget.collaborators import BudgetCollaborators
 from parley.budget.ledger import AsyncLedger, Ledger
 from parley.budget.ratelimit import create_rate_limiter
-from parley.chat.accounting import Accounting
-from parley.chat.cache import ResponseCache
-from parley.chat.charges import Charges
-from parley.chat.collaborators import ChatCollaborators
-from parley.chat.conversations_api import router as conversations_router
-from parley.chat.idempotency import IdempotencyStore
+from parley.chat.billing import Charges
+from parley.chat.edge.api import router as chat_router
+from parley.chat.edge.collaborators import ChatCollaborators
+from parley.chat.edge.conversations_api import router as conversations_router
+from parley.chat.idempotency.store import IdempotencyStore
 from parley.chat.memory import ConversationMemory
 from parley.chat.pipeline import ChatService
 from parley.chat.preparation import Preparation
-from parley.chat.routes import router as chat_router
+from parley.chat.response_cache import ResponseCache
+from parley.chat.usage_records import Accounting
 from parley.config import get_settings
 from parley.hot.factory import create_hot_store
 from parley.orgs.api import router as orgs_router

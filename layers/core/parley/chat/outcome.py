@@ -16,7 +16,7 @@ from parley.providers.base import Usage
 from parley.state.usage import UsageEvent
 
 if TYPE_CHECKING:
-    from parley.chat.cache import CachedAnswer
+    from parley.chat.response_cache import CachedAnswer
     from parley.errors import ParleyError
     from parley.routing.attempts import Attempt
     from parley.routing.plan import Route

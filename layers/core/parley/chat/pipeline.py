@@ -20,24 +20,24 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from parley.chat.cache import CachedAnswer
 from parley.chat.events import ClientGone, Done, Failed, Meta, Switched, Token
 from parley.chat.outcome import RequestFacts, summarise
-from parley.chat.replay import pieces
+from parley.chat.response_cache import CachedAnswer
+from parley.chat.restream import pieces
 from parley.errors import ParleyError
 from parley.providers.base import ChatMessage, TextDelta
 from parley.routing.attempts import Switch
 from parley.telemetry import logger
 
 if TYPE_CHECKING:
-    from parley.chat.accounting import Accounting
-    from parley.chat.cache import ResponseCache
-    from parley.chat.charges import Charges
+    from parley.chat.billing import Charges
     from parley.chat.events import ChatEvent
     from parley.chat.memory import ConversationMemory
     from parley.chat.outcome import Outcome
     from parley.chat.preparation import Preparation
+    from parley.chat.response_cache import ResponseCache
     from parley.chat.turn import ChatTurn, Emit, PreparedChat
+    from parley.chat.usage_records import Accounting
     from parley.providers.base import Finish
     from parley.providers.catalog import Catalog
     from parley.providers.registry import ProviderRegistry

@@ -14,9 +14,9 @@ import asyncio
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from parley.chat.cache import ResponseCache
-from parley.chat.charges import Hold
-from parley.chat.limits import rate_rules
+from parley.chat.billing import Hold
+from parley.chat.rate_rules import rate_rules
+from parley.chat.response_cache import ResponseCache
 from parley.chat.turn import PreparedChat
 from parley.errors import ValidationFailed
 from parley.ids import new_id
@@ -24,14 +24,14 @@ from parley.preferences.smart import EMPTY_SMART_DEFAULTS, SmartDefaults
 from parley.providers.base import ChatMessage, GenerationRequest
 from parley.providers.tokens import estimate_tokens
 from parley.routing.analysis import analyse
-from parley.routing.chains import Chains
+from parley.routing.chains import Chains, org_chains
 from parley.routing.plan import RouteRequest, plan_route
 
 if TYPE_CHECKING:
     from parley.budget.ratelimit import RateLimiter
-    from parley.chat.cache import CachedAnswer
-    from parley.chat.charges import Charges
+    from parley.chat.billing import Charges
     from parley.chat.memory import ConversationMemory
+    from parley.chat.response_cache import CachedAnswer
     from parley.chat.turn import ChatTurn
     from parley.config import Settings
     from parley.orgs.cache import OrgSettingsCache
@@ -187,18 +187,10 @@ class Preparation:
         return asyncio.ensure_future(resolve())
 
     def _chains(self, org: OrgSettings) -> Chains:
-        tiers = org.tiers
         return Chains(
             self._catalog,
             self._registry.is_available,
-            {
-                "light": tiers.light.models,
-                "standard": tiers.standard.models,
-                "heavy": tiers.heavy.models,
-                "long_context": org.long_context.models,
-                "cheap": org.cheap_models,
-                "smart": org.smart_models,
-            },
+            org_chains(org),
             preferred=self._settings.default_model,
         )
 

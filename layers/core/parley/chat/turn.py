@@ -12,9 +12,9 @@ if TYPE_CHECKING:
     import asyncio
 
     from parley.auth.identity import Identity
-    from parley.chat.cache import CachedAnswer
-    from parley.chat.charges import Hold
+    from parley.chat.billing import Hold
     from parley.chat.events import ChatEvent
+    from parley.chat.response_cache import CachedAnswer
     from parley.orgs.settings import Mode, OrgSettings
     from parley.providers.base import ChatMessage, GenerationRequest
     from parley.routing.analysis import AttachmentInfo

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 import anyio
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from parley.auth.identity import Identity
@@ -16,9 +16,9 @@ from parley.errors import ValidationFailed
 from parley.feedback.analytics import Period, summarise
 from parley.feedback.collaborators import ANALYTICS_SCOPE, Feedback
 from parley.feedback.days import DayRange
-from parley.feedback.idempotency import IDEMPOTENCY_HEADER, validate_key
 from parley.feedback.schemas import FeedbackRequest
 from parley.http.auth import CurrentIdentity, require_scopes
+from parley.http.idempotency_key import IdempotencyKey, validate_idempotency_key
 from parley.http.responses import REPLAYED_HEADERS
 
 __all__ = ["router"]
@@ -40,19 +40,13 @@ async def submit_feedback(
     feedback: Feedback,
     identity: CurrentIdentity,
     body: FeedbackRequest,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias=IDEMPOTENCY_HEADER,
-            description="A retry with the same key gets the first record; without one, an "
-            "identical submission is the key.",
-        ),
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Feedback on one of the caller's replies (another user's is 404). 201 with the record,
-    `feedback_id` and the implicit `satisfaction` score; a retry gets the same record with
+    `feedback_id` and the implicit `satisfaction` score; a retry (with the same
+    `Idempotency-Key`, or without one the identical submission) gets the same record with
     `Idempotent-Replayed: true`."""
-    key = validate_key(idempotency_key) if idempotency_key is not None else None
+    key = validate_idempotency_key(idempotency_key) if idempotency_key is not None else None
     # Mangum's scope holds the Lambda context; under uvicorn or in tests there is none.
     lambda_context = request.scope.get("aws.context")
 

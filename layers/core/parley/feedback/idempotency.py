@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, cast
 
-from parley.errors import Conflict, ValidationFailed
+from parley.http.idempotency_key import IdempotencyInProgress, IdempotencyKeyReused
 from parley.state.idempotency_store import persistence_error, persistence_layer
 
 if TYPE_CHECKING:
@@ -30,44 +30,12 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_dynamodb import DynamoDBClient
 
-__all__ = [
-    "IDEMPOTENCY_HEADER",
-    "LOCAL_DEADLINE_SECONDS",
-    "FeedbackIdempotency",
-    "SubmissionInProgress",
-    "SubmissionKeyReused",
-    "validate_key",
-]
+__all__ = ["LOCAL_DEADLINE_SECONDS", "FeedbackIdempotency"]
 
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 # The feedback function's timeout (template.yaml): no submission outlives it.
 LOCAL_DEADLINE_SECONDS = 30.0
-_MAX_KEY_LENGTH = 255
 # Stable across deployments and function names: a record means the same wherever it is read.
 _KEY_PREFIX = "parley.feedback.submit"
-
-
-class SubmissionInProgress(Conflict):
-    code = "idempotency_in_progress"
-    retryable = True
-    default_message = "This submission is still being stored; retry shortly to get its result."
-
-
-class SubmissionKeyReused(ValidationFailed):
-    code = "idempotency_key_reused"
-    default_message = (
-        "This Idempotency-Key was already used with a different submission; use a new key."
-    )
-
-
-def validate_key(value: str) -> str:
-    """1-255 printable ASCII characters, compared as sent; else 422."""
-    if not 1 <= len(value) <= _MAX_KEY_LENGTH or not all(" " <= c <= "~" for c in value):
-        raise ValidationFailed(
-            f"The {IDEMPOTENCY_HEADER} header must be 1 to {_MAX_KEY_LENGTH} printable ASCII "
-            "characters."
-        )
-    return value
 
 
 class _LocalDeadline:
@@ -150,9 +118,9 @@ class FeedbackIdempotency:
         try:
             response = guarded(request=request)
         except IdempotencyValidationError as exc:
-            raise SubmissionKeyReused() from exc
+            raise IdempotencyKeyReused() from exc
         except (IdempotencyAlreadyInProgressError, IdempotencyInconsistentStateError) as exc:
-            raise SubmissionInProgress(retry_after=1.0) from exc
+            raise IdempotencyInProgress(retry_after=1.0) from exc
         except IdempotencyPersistenceLayerError as exc:
             raise persistence_error(exc, self._table_name) from exc
         return dict(response), isinstance(response, _Replayed)

@@ -10,11 +10,11 @@ from starlette.middleware.cors import CORSMiddleware
 from parley import __version__
 from parley.auth.factory import build_verifier
 from parley.config import get_settings
+from parley.http.base_api import router as base_router
 from parley.http.collaborators import check_collaborators, install_collaborators
 from parley.http.handlers import install_error_handlers
 from parley.http.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from parley.http.responses import ERROR_RESPONSES
-from parley.http.routes import router as base_router
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

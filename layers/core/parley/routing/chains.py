@@ -18,13 +18,27 @@ from parley.providers.catalog import TIER_ORDER
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
+    from parley.orgs.settings import OrgSettings
     from parley.providers.catalog import Catalog, ModelSpec
 
-__all__ = ["Chains", "derived_order"]
+__all__ = ["Chains", "derived_order", "org_chains"]
 
 # The tier each route's derived order starts from; cheap and smart have orders of their own.
 _ROUTE_TIER = {"light": 0, "standard": 1, "heavy": 2, "long_context": 1}
 _OFFLINE = "local"
+
+
+def org_chains(org: OrgSettings) -> dict[str, tuple[str, ...]]:
+    """The chain each route of ``org``'s settings names (empty: the org set none)."""
+    tiers = org.tiers
+    return {
+        "light": tiers.light.models,
+        "standard": tiers.standard.models,
+        "heavy": tiers.heavy.models,
+        "long_context": org.long_context.models,
+        "cheap": org.cheap_models,
+        "smart": org.smart_models,
+    }
 
 
 def derived_order(

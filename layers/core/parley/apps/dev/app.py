@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from parley.apps.chat import chat_parts
-from parley.apps.dev.playground import Playground
-from parley.apps.dev.playground import router as playground_router
+from parley.apps.dev.playground_api import Playground
+from parley.apps.dev.playground_api import router as playground_router
 from parley.apps.feedback import feedback_parts
 from parley.apps.orgs import org_settings_cache
 from parley.apps.parts import Parts, build_app

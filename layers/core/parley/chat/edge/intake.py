@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from parley.chat.openai_compat import VIRTUAL_MODELS
+from parley.chat.edge.completion_request import VIRTUAL_MODELS
 from parley.chat.turn import ChatTurn
 from parley.routing.analysis import AttachmentInfo
 
 if TYPE_CHECKING:
     from parley.auth.identity import Identity
-    from parley.chat.openai_compat import ChatCompletionRequest
-    from parley.chat.schemas import ChatStreamRequest
+    from parley.chat.edge.completion_request import ChatCompletionRequest
+    from parley.chat.edge.stream_request import ChatStreamRequest
 
 __all__ = ["turn_from_completion", "turn_from_stream"]
 

@@ -1,103 +1,20 @@
-"""The OpenAI-compatible API: ``POST /v1/chat/completions`` requests become chat turns, and
-chat events become ``chat.completion.chunk``s (or one ``chat.completion``), so any OpenAI
-client library works unchanged with a Parley token as its API key.
-
-Calls through this API carry their own history, as OpenAI's do: nothing is stored but the
-usage event.
-"""
+"""Chat events as OpenAI writes them: ``chat.completion.chunk`` lines ending with
+``data: [DONE]`` for a stream, one ``chat.completion`` otherwise. A completion is named by its
+answer (the reply's message id, when it began), so an Idempotency-Key replay keeps its id."""
 
 from __future__ import annotations
 
 import json
 import time
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from parley.bounds import MAX_SAFE_INTEGER
+from parley.chat.edge.sse import PING
 from parley.chat.events import ChatEvent, Done, Failed, Meta, Switched, Token
-from parley.chat.sse import PING
-from parley.errors import ValidationFailed
 from parley.ids import new_id
-from parley.providers.base import ChatMessage
 
-__all__ = [
-    "VIRTUAL_MODELS",
-    "ChatCompletionRequest",
-    "CompletionChunkEncoder",
-    "completion_body",
-]
+__all__ = ["CompletionChunkEncoder", "completion_body"]
 
-# Model names that choose a model by mode instead of naming one.
-VIRTUAL_MODELS = ("auto", "cheap", "smart")
 _FINISH = {"stop": "stop", "length": "length", "content_filter": "content_filter"}
-
-
-class TextPart(BaseModel):
-    type: Literal["text"]
-    text: str
-
-
-class CompletionMessage(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    role: Literal["system", "developer", "user", "assistant"]
-    content: str | list[TextPart] | None = None
-
-    @property
-    def text(self) -> str:
-        if isinstance(self.content, list):
-            return "".join(part.text for part in self.content)
-        return self.content or ""
-
-
-class StreamOptions(BaseModel):
-    include_usage: bool = False
-
-
-class ChatCompletionRequest(BaseModel):
-    # OpenAI clients send many optional tuning fields; those Parley does not use are ignored.
-    model_config = ConfigDict(extra="ignore")
-
-    model: str = Field(min_length=1, max_length=100)
-    messages: list[CompletionMessage] = Field(min_length=1, max_length=1000)
-    stream: bool = False
-    stream_options: StreamOptions | None = None
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    # Bounded only by what a number may be: a model's own output limit caps the budget.
-    max_tokens: int | None = Field(default=None, ge=1, le=MAX_SAFE_INTEGER)
-    max_completion_tokens: int | None = Field(default=None, ge=1, le=MAX_SAFE_INTEGER)
-    n: int = Field(default=1, ge=1, le=1, description="Parley returns one choice.")
-    # Parley's own (an OpenAI client sends it with extra_body): serve and store this answer
-    # in the response cache even though its temperature is not 0.
-    cache: bool = False
-    # Parley does not call tools, but a request that offers them is function-calling work,
-    # which routing takes into account.
-    tools: list[Any] | None = Field(default=None, max_length=128)
-    functions: list[Any] | None = Field(default=None, max_length=128)
-
-    @model_validator(mode="after")
-    def _ends_with_the_user(self) -> ChatCompletionRequest:
-        if self.messages[-1].role != "user":
-            raise ValueError("the last message must be the user's")
-        return self
-
-    @property
-    def include_usage(self) -> bool:
-        return bool(self.stream_options and self.stream_options.include_usage)
-
-    def conversation(self) -> tuple[str | None, tuple[ChatMessage, ...], str]:
-        """(system prompt, earlier turns, the new user message)."""
-        system = "\n\n".join(m.text for m in self.messages if m.role in ("system", "developer"))
-        turns = tuple(
-            ChatMessage(m.role, m.text)
-            for m in self.messages[:-1]
-            if m.role in ("user", "assistant")
-        )
-        message = self.messages[-1].text
-        if not message:
-            raise ValidationFailed("messages: the last user message is empty")
-        return system or None, turns, message
 
 
 def _chunk(completion_id: str, created: int, model: str, **fields: Any) -> dict[str, Any]:

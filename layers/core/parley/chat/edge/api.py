@@ -5,29 +5,26 @@ fails as a plain JSON error with its status; after that, failures are ``error`` 
 
 # No `from __future__ import annotations`: FastAPI reads these annotations at runtime.
 import time
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from parley.auth.identity import Identity
-from parley.chat.collaborators import Chat, ChatCollaborators
+from parley.chat.edge.collaborators import Chat, ChatCollaborators
+from parley.chat.edge.completion_chunks import CompletionChunkEncoder, completion_body
+from parley.chat.edge.completion_request import VIRTUAL_MODELS, ChatCompletionRequest
+from parley.chat.edge.event_stream import EventStreamResponse
+from parley.chat.edge.intake import turn_from_completion, turn_from_stream
+from parley.chat.edge.sse import SseEncoder
+from parley.chat.edge.stream_request import ChatStreamRequest
 from parley.chat.events import ChatEvent, Done, Failed, Meta, Token
-from parley.chat.idempotent import IdempotentChat
-from parley.chat.openai_compat import (
-    VIRTUAL_MODELS,
-    ChatCompletionRequest,
-    CompletionChunkEncoder,
-    completion_body,
-)
+from parley.chat.idempotency.keyed_chat import IdempotentChat
 from parley.chat.pipeline import ChatService
-from parley.chat.schemas import ChatStreamRequest
-from parley.chat.sse import SseEncoder
-from parley.chat.transport import EventStreamResponse
 from parley.chat.turn import ChatTurn, Emit, PreparedChat
-from parley.chat.turns import turn_from_completion, turn_from_stream
 from parley.http.auth import CurrentIdentity
+from parley.http.idempotency_key import IdempotencyKey
 from parley.http.responses import REPLAYED_HEADERS
 
 if TYPE_CHECKING:
@@ -36,15 +33,6 @@ if TYPE_CHECKING:
 __all__ = ["router"]
 
 router = APIRouter(tags=["chat"])
-
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        description="Retry-safe key: the same key and body get the first request's answer.",
-    ),
-]
-
 
 # A streamed answer is text/event-stream; FastAPI cannot see that from a response class that
 # streams itself, so it is said here (and the status, which it would ask the class for).

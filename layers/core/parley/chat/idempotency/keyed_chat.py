@@ -1,4 +1,5 @@
-"""An ``Idempotency-Key`` around one chat request (the protocol is ``parley.chat.idempotency``).
+"""An ``Idempotency-Key`` around one chat request (its protocol: ``parley.chat.idempotency.
+store``).
 
 The first request with a key claims it and runs; what its client received (the ``meta``, the
 text and the ``done``) is stored when it ends, and a retry with the same key and body is given
@@ -13,8 +14,8 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from parley.chat.events import Done, Failed, Meta, Token
-from parley.chat.idempotency import request_fingerprint
-from parley.chat.replay import pieces
+from parley.chat.idempotency.store import request_fingerprint
+from parley.chat.restream import pieces
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
     from parley.auth.identity import Identity
     from parley.chat.events import ChatEvent
-    from parley.chat.idempotency import Claim, IdempotencyStore
+    from parley.chat.idempotency.store import Claim, IdempotencyStore
     from parley.chat.turn import Emit
 
 __all__ = ["IdempotentChat", "StoredChat"]

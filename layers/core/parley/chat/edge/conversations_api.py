@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import anyio.to_thread
 from fastapi import APIRouter, Path, Query
 
-from parley.chat.collaborators import Chat
+from parley.chat.edge.collaborators import Chat
 from parley.errors import NotFound
 from parley.http.auth import CurrentIdentity
 from parley.ids import ID_PATTERN

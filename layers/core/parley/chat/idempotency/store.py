@@ -20,9 +20,8 @@ Protocol, following draft-ietf-httpapi-idempotency-key-header (-06, "Error Scena
 - a failure before anything was charged calls ``abandon``, which deletes the claim so a retry
   runs again; a process that dies mid-stream leaves its claim to expire after
   ``in_progress_ttl_seconds`` (keep it at least the chat function's timeout, 300 s);
-- the same key with a different request body is a client error: 422 (the draft's status for a
-  reused key with another payload); a retry while the first request is still being processed is
-  409 Conflict, retryable, with Retry-After.
+- the same key with a different request body is a client error, and a retry while the first
+  request is still being processed is 409 (``parley.http.idempotency_key``).
 
 Keys are scoped to (org, user, header value): two users' keys never collide, and one user can
 never replay another's answer. The fingerprint is a SHA-256 of the endpoint and the request
@@ -38,7 +37,12 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from parley.errors import Conflict, ParleyError, ValidationFailed
+from parley.errors import ParleyError
+from parley.http.idempotency_key import (
+    IdempotencyInProgress,
+    IdempotencyKeyReused,
+    validate_idempotency_key,
+)
 from parley.telemetry import logger
 
 if TYPE_CHECKING:
@@ -46,20 +50,7 @@ if TYPE_CHECKING:
 
     from parley.hot.base import HotStore
 
-__all__ = [
-    "DEFAULT_MAX_RESULT_BYTES",
-    "IDEMPOTENCY_HEADER",
-    "Begin",
-    "Claim",
-    "IdempotencyInProgress",
-    "IdempotencyKeyReused",
-    "IdempotencyStore",
-    "request_fingerprint",
-    "validate_idempotency_key",
-]
-
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-MAX_KEY_LENGTH = 255
+__all__ = ["DEFAULT_MAX_RESULT_BYTES", "Begin", "Claim", "IdempotencyStore", "request_fingerprint"]
 
 _RECORD_VERSION = 1
 # A retry soon is right: most answers finish within seconds of the first request's start.
@@ -69,40 +60,6 @@ _RETRY_AFTER_SECONDS = 2.0
 _CLAIM_ATTEMPTS = 3
 # DynamoDB items are limited to 400 KB; a record stays well under it with the key beside it.
 DEFAULT_MAX_RESULT_BYTES = 256 * 1024
-
-
-class IdempotencyInProgress(Conflict):
-    code = "idempotency_in_progress"
-    retryable = True
-    default_message = (
-        "A request with this Idempotency-Key is still being processed; retry shortly to get "
-        "its result."
-    )
-
-    def __init__(self, message: str | None = None, *, retry_after: float) -> None:
-        super().__init__(message, retry_after=retry_after)
-
-
-class IdempotencyKeyReused(ValidationFailed):
-    code = "idempotency_key_reused"
-    default_message = (
-        "This Idempotency-Key was already used with a different request; use a new key for a "
-        "new request."
-    )
-
-
-def validate_idempotency_key(value: str) -> str:
-    """The header value when it is 1-255 printable ASCII characters, else ValidationFailed.
-    The value is opaque: a UUID, or the draft's quoted form, is compared as sent."""
-    if not 1 <= len(value) <= MAX_KEY_LENGTH:
-        raise ValidationFailed(
-            f"The {IDEMPOTENCY_HEADER} header must be 1 to {MAX_KEY_LENGTH} characters long."
-        )
-    if not all(" " <= char <= "~" for char in value):
-        raise ValidationFailed(
-            f"The {IDEMPOTENCY_HEADER} header may contain only printable ASCII characters."
-        )
-    return value
 
 
 def request_fingerprint(endpoint: str, body: Any) -> str:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 from parley.http.collaborators import collaborator
 
 if TYPE_CHECKING:
-    from parley.chat.idempotency import IdempotencyStore
+    from parley.chat.idempotency.store import IdempotencyStore
     from parley.chat.pipeline import ChatService
     from parley.state.conversations import ConversationRepository
 

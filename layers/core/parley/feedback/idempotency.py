@@ -21,7 +21,7 @@ import time
 from typing import TYPE_CHECKING, Any, cast
 
 from parley.http.idempotency_key import IdempotencyInProgress, IdempotencyKeyReused
-from parley.state.idempotency_store import persistence_error, persistence_layer
+from parley.state.idempotency_table import persistence_error, persistence_layer
 
 if TYPE_CHECKING:
     from collections.abc import Callable

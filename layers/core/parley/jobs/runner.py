@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from parley.jobs.registry import JobContext
 from parley.state.client import dynamodb_client
-from parley.state.idempotency_store import persistence_error, persistence_layer
+from parley.state.idempotency_table import persistence_error, persistence_layer
 from parley.telemetry import logger
 
 if TYPE_CHECKING:

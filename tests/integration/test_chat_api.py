@@ -17,6 +17,7 @@ from parley.state.usage import UsageRepository
 from tests.fakes.upstreams import FakeUpstream, Script
 from tests.support.asgi import bearer
 from tests.support.chat import PROVIDERS, ChatServer, StartChat, stream_chat
+from tests.support.clients import TransactionsCancelled
 from tests.support.hot import BrokenHotStore
 
 if TYPE_CHECKING:
@@ -336,3 +337,15 @@ async def test_models_lists_the_catalog_and_the_virtual_models(chat: ChatServer)
 
 def _owner(user: str) -> Identity:
     return Identity(user_id=user, org_id="default")
+
+
+async def test_a_throttled_message_write_ends_the_stream_with_a_retryable_503(
+    start_chat: StartChat, dynamodb: DynamoDBClient
+) -> None:
+    chat = start_chat(client=TransactionsCancelled(dynamodb, "ThrottlingError"))
+    streamed = await stream_chat(chat.url, {"message": "Hello"})
+    assert streamed.types == ["meta", "error"]
+    assert (streamed.events[-1]["code"], streamed.events[-1]["retryable"]) == (
+        "service_unavailable",
+        True,
+    )

@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from parley.auth import Identity
-from parley.errors import BadRequest, Conflict, NotFound
-from parley.state.conversations import ConversationRepository
+from parley.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
+from parley.ids import new_id
+from parley.state.conversations import ConversationBusy, ConversationRepository
 from parley.state.replies import Replies
 from parley.state.tables import create_tables, table_definitions
 from parley.state.template import load_template
 from tests.conftest import TEMPLATE
-from tests.support.clients import ClientProxy
+from tests.support.clients import ClientProxy, TransactionsCancelled
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -291,3 +292,39 @@ def test_a_fresh_reply_is_looked_up_again_while_the_index_catches_up(
         with pytest.raises(NotFound):
             replies.find(ALICE, reply.id)
     assert sleeps == slept
+
+
+@pytest.mark.parametrize("throttled", ["ThrottlingError", "ProvisionedThroughputExceeded"])
+def test_a_throttled_message_write_is_a_503_like_every_other_transaction(
+    settings: Settings, dynamodb: DynamoDBClient, throttled: str
+) -> None:
+    repo = ConversationRepository(
+        settings.conversations_table, client=TransactionsCancelled(dynamodb, throttled)
+    )
+    with pytest.raises(ServiceUnavailable) as refused:
+        repo.add_message(ALICE, new_id(), role="user", content="hi", new_conversation_title="t")
+    assert refused.value.status == 503
+    assert refused.value.retryable
+
+
+def test_a_write_that_collides_with_another_is_tried_again(
+    settings: Settings, dynamodb: DynamoDBClient
+) -> None:
+    colliding = TransactionsCancelled(dynamodb, "TransactionConflict", times=2)
+    repo = ConversationRepository(settings.conversations_table, client=colliding)
+    message = repo.add_message(
+        ALICE, new_id(), role="user", content="hi", new_conversation_title="t"
+    )
+    assert colliding.calls == 3
+    assert repo.get_with_messages(ALICE, message.conversation_id)[1][0].content == "hi"
+
+
+def test_a_write_that_keeps_colliding_is_a_retryable_409(
+    settings: Settings, dynamodb: DynamoDBClient
+) -> None:
+    repo = ConversationRepository(
+        settings.conversations_table, client=TransactionsCancelled(dynamodb, "TransactionConflict")
+    )
+    with pytest.raises(ConversationBusy) as refused:
+        repo.add_message(ALICE, new_id(), role="user", content="hi", new_conversation_title="t")
+    assert (refused.value.status, refused.value.retryable) == (409, True)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-__all__ = ["ClientProxy", "ItemReadsMeet"]
+__all__ = ["ClientProxy", "ItemReadsMeet", "TransactionsCancelled"]
 
 
 class ClientProxy:
@@ -34,3 +36,26 @@ class ItemReadsMeet(ClientProxy):
         if request["Key"]["sk"] == {"S": self._sk}:
             self._barrier.wait()
         return found
+
+
+class TransactionsCancelled(ClientProxy):
+    """A client whose transactions DynamoDB cancels, for ``reason`` on the conversation's item
+    (``times`` times, then they go through)."""
+
+    def __init__(self, client: DynamoDBClient, reason: str, times: int = 1_000) -> None:
+        super().__init__(client)
+        self.reason, self.left, self.calls = reason, times, 0
+
+    def transact_write_items(self, **request: Any) -> Any:
+        self.calls += 1
+        if self.left > 0:
+            self.left -= 1
+            reasons = [{"Code": self.reason}] + [{"Code": "None"}] * (
+                len(request["TransactItems"]) - 1
+            )
+            error = {
+                "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                "CancellationReasons": reasons,
+            }
+            raise ClientError(error, "TransactWriteItems")  # type: ignore[arg-type]
+        return self._client.transact_write_items(**request)

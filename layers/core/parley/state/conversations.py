@@ -14,8 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from botocore.exceptions import ClientError
-
 from parley.clock import now_iso
 from parley.errors import Conflict, NotFound
 from parley.ids import new_id
@@ -30,9 +28,10 @@ from parley.state.conversation_keys import (
     owner_key,
     reply_key,
 )
-from parley.state.errors import dynamodb_errors, error_code
+from parley.state.errors import dynamodb_errors
 from parley.state.items import from_item, to_item
 from parley.state.paging import decode_cursor, encode_cursor, query_from
+from parley.state.transactions import CONDITION_FAILED, back_off, transact_write
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -46,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Conversation",
+    "ConversationBusy",
     "ConversationRepository",
     "Message",
     "MessageStatus",
@@ -53,10 +53,22 @@ __all__ = [
     "message_from_item",
 ]
 
+# A message write that collides with another writer of its conversation is tried this often.
+_TRANSACTION_ATTEMPTS = 4
+
 Role = Literal["user", "assistant", "system"]
 # The key of a conversation in the owner index: the table's key and the index's.
 OWNER_PAGE_KEY = ("pk", "sk", "gsi1pk", "gsi1sk")
 MessageStatus = Literal["complete", "incomplete"]
+
+
+class ConversationBusy(Conflict):
+    code = "conversation_busy"
+    retryable = True
+    default_message = "Another request is writing this conversation; retry shortly."
+
+    def __init__(self) -> None:
+        super().__init__(retry_after=1.0)
 
 
 @dataclass(frozen=True)
@@ -257,22 +269,22 @@ class ConversationRepository:
         }
 
     def _transact(self, items: list[TransactWriteItemTypeDef], message_id: str) -> None:
-        """Run a [conversation, message] transaction; its first item failing its condition
-        means the conversation is missing (update) or taken (put)."""
-        with dynamodb_errors(self._table):
-            try:
-                self._client.transact_write_items(TransactItems=items)
-            except ClientError as exc:
-                if error_code(exc) != "TransactionCanceledException":
-                    raise
-                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-                if reasons and reasons[0] == "ConditionalCheckFailed":
-                    if "Put" in items[0]:
-                        raise Conflict("That conversation id is taken.") from exc
-                    raise NotFound("No such conversation.") from exc
-                if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-                    raise Conflict(f"Message {message_id} already exists.") from exc
-                raise
+        """Run a [conversation, message] transaction (``state.transactions``: throttling is a
+        503 as for every transaction). Its first item failing its condition means the
+        conversation is missing (update) or taken (put), its second that the message exists;
+        a collision with another writer of the conversation is tried again, then 409."""
+        for attempt in range(_TRANSACTION_ATTEMPTS):
+            cancelled = transact_write(self._client, self._table, items)
+            if cancelled is None:
+                return
+            if cancelled[0].code == CONDITION_FAILED:
+                if "Put" in items[0]:
+                    raise Conflict("That conversation id is taken.")
+                raise NotFound("No such conversation.")
+            if len(cancelled) > 1 and cancelled[1].code == CONDITION_FAILED:
+                raise Conflict(f"Message {message_id} already exists.")
+            back_off(attempt)  # only collisions (TransactionConflict) are left
+        raise ConversationBusy()
 
     def recent_messages(self, conversation_id: str, *, limit: int) -> list[Message]:
         """The last ``limit`` messages, oldest first. The caller has checked ownership."""

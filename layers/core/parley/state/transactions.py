@@ -19,7 +19,7 @@ from parley.errors import ServiceUnavailable
 from parley.state.errors import dynamodb_errors, error_code
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from mypy_boto3_dynamodb import DynamoDBClient
 
@@ -44,7 +44,7 @@ class Cancellation:
 
 
 def transact_write(
-    client: DynamoDBClient, table: str, items: Sequence[dict[str, Any]]
+    client: DynamoDBClient, table: str, items: Sequence[Mapping[str, object]]
 ) -> list[Cancellation] | None:
     """Run the transaction (``items`` in DynamoDB's attribute-value form). None when it
     committed; else one ``Cancellation`` per item, in order, when only failed conditions and

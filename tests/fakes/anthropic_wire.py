@@ -96,6 +96,9 @@ class AnthropicReply(Reply):
     def malformed(self) -> bytes:
         return b"event: content_block_delta\ndata: {not json\n\n"
 
+    def misshapen(self) -> bytes:
+        return self._event({"type": "content_block_delta", "index": 0, "delta": "text"})
+
     def whole(self) -> dict[str, Any]:
         message = self._message([{"type": "text", "text": self.script.text}])
         message["stop_reason"] = self.finish_reason

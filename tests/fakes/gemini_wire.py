@@ -56,6 +56,10 @@ class GeminiReply(Reply):
         error = {"code": 500, "message": "An internal error has occurred.", "status": "INTERNAL"}
         return self._event({"error": error})
 
+    def misshapen(self) -> bytes:
+        # google-genai reads it into its own models, and answers what does not fit itself.
+        return self._event({"candidates": "text"})
+
     def malformed(self) -> bytes:
         return f"data: {{not json{_SEPARATOR}".encode()
 

@@ -65,6 +65,9 @@ class OpenAIReply(Reply):
     def malformed(self) -> bytes:
         return b"data: {not json\n\n"
 
+    def misshapen(self) -> bytes:
+        return data_event({**self._envelope(), "choices": [{"index": 0, "delta": "text"}]})
+
     def whole(self) -> dict[str, Any]:
         message = {"role": "assistant", "content": self.script.text, "refusal": None}
         choice = {

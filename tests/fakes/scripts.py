@@ -38,6 +38,9 @@ class Script:
     stall_after: int | None = None
     stall_seconds: float = 30.0
     malformed_after: int | None = None
+    # JSON that decodes, in a shape the provider's API never sends (a string where an object
+    # belongs): the adapter must see a malformed stream, not trip over it.
+    misshapen_after: int | None = None
 
     @property
     def text(self) -> str:
@@ -122,6 +125,10 @@ class Reply(ABC):
     @abstractmethod
     def malformed(self) -> bytes:
         """An event whose data is not JSON, framed as the provider frames its events."""
+
+    @abstractmethod
+    def misshapen(self) -> bytes:
+        """An event of valid JSON in a shape the provider's API does not send."""
 
     @abstractmethod
     def whole(self) -> dict[str, Any]:

@@ -205,6 +205,8 @@ class FakeUpstream:
         for sent in range(len(chunks) + 1):
             if script.malformed_after == sent:
                 yield reply.malformed()
+            if script.misshapen_after == sent:
+                yield reply.misshapen()
             if script.stall_after == sent:
                 await self._pause(script.stall_seconds)
             if script.error_after == sent:

@@ -263,3 +263,31 @@ async def test_a_named_model_fails_over_along_its_tier_unless_the_org_turned_it_
     streamed = await stream_chat(chat.url, {"message": "Hi", "model": "m-openai"})
     assert streamed.types == ["meta", "error"]
     assert streamed.events[0]["route"]["fallbacks"] == []
+
+
+async def test_a_bug_in_an_adapter_is_a_500_and_never_quietly_failed_over(
+    chat: ChatServer,
+    upstream: FakeUpstream,
+    backup: FakeUpstream,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN the OpenAI adapter's own code breaking on a good stream, and a healthy backup
+    import parley.providers.openai as adapter
+
+    def broken(value: object, what: str) -> object:
+        raise AttributeError("a bug in Parley's parsing")
+
+    monkeypatch.setattr(adapter, "an_object", broken)
+    upstream.script(chat.models["m-openai"], Script(chunks=["fine"]))
+    backup.script(chat.models["m-backup"], Script(chunks=["Backup."]))
+    calls = len(backup.requests)
+    body = {"model": "auto", "messages": [{"role": "user", "content": "Hi"}]}
+    async with httpx.AsyncClient(timeout=30) as client:
+        response = await client.post(
+            f"{chat.url}/v1/chat/completions", json=body, headers=bearer("user-1")
+        )
+    # THEN a logged 500 in the error shape, and the backup was never asked to cover for it
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal_error"
+    assert "bug" not in response.text
+    assert len(backup.requests) == calls

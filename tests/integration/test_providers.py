@@ -5,6 +5,7 @@ Parley's errors."""
 from __future__ import annotations
 
 import hashlib
+import importlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -243,6 +244,44 @@ async def test_a_request_the_sdk_cannot_encode_is_the_requests_fault_and_never_s
     assert outcome.error.caused_by_provider is False
     assert outcome.error.retryable is False
     assert upstream.requests_for(spec.model) == []
+
+
+# google-genai reads its chunks into its own models and handles what does not fit itself.
+@pytest.mark.parametrize("provider", ["openai", "openai_compatible", "anthropic"])
+async def test_a_stream_of_valid_json_in_the_wrong_shape_is_the_providers_stream_error(
+    provider: str,
+    upstream: FakeUpstream,
+    registry: ProviderRegistry,
+    request: pytest.FixtureRequest,
+) -> None:
+    spec = Case(provider).spec(upstream, model_name(request))
+    upstream.script(spec.model, Script(chunks=["a", "b"], misshapen_after=1))
+    outcome = await run(registry.provider_for(spec), spec)
+    assert outcome.deltas == ["a"]
+    assert isinstance(outcome.error, ProviderStreamError)
+    assert outcome.error.caused_by_provider
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+async def test_a_bug_in_parleys_own_reading_of_a_stream_is_not_blamed_on_the_provider(
+    provider: str,
+    upstream: FakeUpstream,
+    registry: ProviderRegistry,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN an adapter whose own code breaks while it reads a perfectly good stream
+    module = importlib.import_module(f"parley.providers.{provider}")
+
+    def broken(value: Any, what: str) -> Any:
+        raise AttributeError("a bug in Parley's parsing")
+
+    monkeypatch.setattr(module, "an_object", broken)
+    spec = Case(provider).spec(upstream, model_name(request))
+    upstream.script(spec.model, Script(chunks=["fine"]))
+    # THEN it is the bug itself, not a provider error that failover would retry elsewhere
+    with pytest.raises(AttributeError, match="a bug"):
+        await run(registry.provider_for(spec), spec)
 
 
 async def test_an_in_band_error_after_some_text_is_a_stream_error(

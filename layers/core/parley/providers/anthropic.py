@@ -9,8 +9,9 @@ import httpx2
 
 from parley.providers.base import Finish, GenerationRequest, Provider, TextDelta, Usage
 from parley.providers.messages import alternating_turns
-from parley.providers.sdk_errors import translate_stainless_error
+from parley.providers.sdk_errors import stainless_failures, translate_stainless_error
 from parley.providers.tokens import estimated_usage
+from parley.providers.wire import a_count, an_object, optional_text
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from parley.providers.timeouts import ProviderTimeouts
 
 __all__ = ["AnthropicProvider"]
+
+_FAILURES = stainless_failures(anthropic)
 
 _FINISH: dict[str, FinishReason] = {
     "end_turn": "stop",
@@ -52,7 +55,7 @@ class AnthropicProvider(Provider):
                 stream=True,
                 stream_cls=anthropic.AsyncStream[object],
             )
-        except Exception as exc:
+        except _FAILURES as exc:
             raise translate_stainless_error(
                 exc, anthropic, provider=self.name, model=spec.name
             ) from exc
@@ -62,29 +65,33 @@ class AnthropicProvider(Provider):
         produced: list[str] = []
         try:
             async with stream:
-                async for event in stream:
-                    if not isinstance(event, dict):
-                        raise ValueError("an event that is not a JSON object")
+                async for raw in stream:
+                    event = an_object(raw, "an event")
                     kind = event.get("type")
                     if kind == "content_block_delta":
-                        delta = event.get("delta") or {}
-                        if delta.get("type") == "text_delta" and delta.get("text"):
-                            produced.append(delta["text"])
-                            yield TextDelta(delta["text"])
+                        delta = an_object(event.get("delta") or {}, "a delta")
+                        text = optional_text(delta.get("text"), "text")
+                        if delta.get("type") == "text_delta" and text:
+                            produced.append(text)
+                            yield TextDelta(text)
                     elif kind == "message_start":
-                        input_tokens = _input_tokens((event.get("message") or {}).get("usage"))
+                        message = an_object(event.get("message") or {}, "a message")
+                        input_tokens = _input_tokens(message.get("usage"))
                     elif kind == "message_delta":
-                        stop_reason = (event.get("delta") or {}).get("stop_reason") or stop_reason
-                        reported = (event.get("usage") or {}).get("output_tokens")
-                        output_tokens = reported if reported is not None else output_tokens
-        except Exception as exc:
+                        delta = an_object(event.get("delta") or {}, "a delta")
+                        reason = optional_text(delta.get("stop_reason"), "stop_reason")
+                        stop_reason = reason or stop_reason
+                        reported = an_object(event.get("usage") or {}, "usage")
+                        if reported.get("output_tokens") is not None:
+                            output_tokens = a_count(reported["output_tokens"], "output_tokens")
+        except _FAILURES as exc:
             raise translate_stainless_error(
                 exc, anthropic, provider=self.name, model=spec.name
             ) from exc
         if input_tokens is None or output_tokens is None:
             usage = estimated_usage(request, produced)
         else:
-            usage = Usage(input_tokens, int(output_tokens))
+            usage = Usage(input_tokens, output_tokens)
         yield Finish(_FINISH.get(stop_reason or "end_turn", "other"), usage)
 
     async def aclose(self) -> None:
@@ -107,11 +114,14 @@ def _arguments(spec: ModelSpec, request: GenerationRequest) -> dict[str, Any]:
     return arguments
 
 
-def _input_tokens(usage: dict[str, Any] | None) -> int | None:
-    if not usage or usage.get("input_tokens") is None:
+def _input_tokens(reported: Any) -> int | None:
+    if not reported:
+        return None
+    usage = an_object(reported, "usage")
+    if usage.get("input_tokens") is None:
         return None
     # Cached prompt tokens are billed too, apart from input_tokens.
-    cached = (usage.get("cache_creation_input_tokens") or 0) + (
-        usage.get("cache_read_input_tokens") or 0
+    return sum(
+        a_count(usage.get(name), name)
+        for name in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
     )
-    return int(usage["input_tokens"]) + int(cached)

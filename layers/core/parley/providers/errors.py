@@ -8,7 +8,7 @@ UpstreamError
     ├── ProviderStreamError (502)                  in-band error, malformed or cut stream
     ├── ProviderRejected (502, not retryable)      the provider refused the request (4xx)
     ├── ProviderRequestInvalid (422, not retryable) the request could not even be sent
-    └── ProviderNotConfigured (503, not retryable) no API key for the provider
+    └── ProviderNotConfigured (503 model_not_configured, not retryable) no API key here
 
 Each class says whether its failure is the provider's (``caused_by_provider``): only those
 count toward a model's health, its circuit breaker shared by every org. A request the provider
@@ -106,7 +106,7 @@ class ProviderStreamError(ProviderError):
 
 class ProviderNotConfigured(ProviderError):
     status = 503
-    code = "model_unavailable"
+    code = "model_not_configured"
     retryable = False
     caused_by_provider = False  # the deployment's configuration, not the model's health
     default_message = "The model is not configured on this deployment."

@@ -13,7 +13,7 @@ from google.genai import types
 
 from parley.providers.base import Finish, GenerationRequest, Provider, TextDelta, Usage
 from parley.providers.messages import alternating_turns
-from parley.providers.sdk_errors import translate_gemini_error
+from parley.providers.sdk_errors import gemini_failures, translate_gemini_error
 from parley.providers.tokens import estimated_usage
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ class GeminiProvider(Provider):
                                 yield TextDelta(part.text)
                     if candidate.finish_reason is not None:
                         finish_reason = str(candidate.finish_reason.value)
-        except Exception as exc:
+        except gemini_failures() as exc:
             raise translate_gemini_error(exc, provider=self.name, model=spec.name) from exc
         finally:
             if stream is not None and hasattr(stream, "aclose"):

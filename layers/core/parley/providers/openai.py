@@ -9,8 +9,9 @@ import httpx2
 import openai
 
 from parley.providers.base import Finish, GenerationRequest, Provider, TextDelta, Usage
-from parley.providers.sdk_errors import translate_stainless_error
+from parley.providers.sdk_errors import stainless_failures, translate_stainless_error
 from parley.providers.tokens import estimated_usage
+from parley.providers.wire import a_count, a_list, an_object, optional_text
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator
@@ -39,6 +40,7 @@ class OpenAIProvider(Provider):
     ) -> None:
         self.name = "openai_compatible" if compatible else "openai"
         self._compatible = compatible
+        self._failures = stainless_failures(openai)
         # Retries are Parley's own (failover across providers), never the SDK's.
         self._client = openai.AsyncOpenAI(
             api_key=api_key or "not-needed",
@@ -61,7 +63,7 @@ class OpenAIProvider(Provider):
                 stream=True,
                 stream_cls=openai.AsyncStream[object],
             )
-        except Exception as exc:
+        except self._failures as exc:
             raise translate_stainless_error(
                 exc, openai, provider=self.name, model=spec.name
             ) from exc
@@ -70,26 +72,30 @@ class OpenAIProvider(Provider):
         produced: list[str] = []
         try:
             async with stream:
-                async for chunk in stream:
-                    if not isinstance(chunk, dict):
-                        raise ValueError("a chunk that is not a JSON object")
-                    usage = chunk.get("usage") or usage
-                    for choice in (chunk.get("choices") or [])[:1]:
-                        content = (choice.get("delta") or {}).get("content")
+                async for raw in stream:
+                    chunk = an_object(raw, "a chunk")
+                    if chunk.get("usage"):
+                        usage = an_object(chunk["usage"], "usage")
+                    for entry in a_list(chunk.get("choices"), "choices")[:1]:
+                        choice = an_object(entry, "a choice")
+                        delta = an_object(choice.get("delta") or {}, "a delta")
+                        content = optional_text(delta.get("content"), "content")
                         if content:
                             produced.append(content)
                             yield TextDelta(content)
-                        finish_reason = choice.get("finish_reason") or finish_reason
-        except Exception as exc:
+                        reason = optional_text(choice.get("finish_reason"), "finish_reason")
+                        finish_reason = reason or finish_reason
+            if usage is not None:
+                measured = Usage(
+                    a_count(usage.get("prompt_tokens"), "prompt_tokens"),
+                    a_count(usage.get("completion_tokens"), "completion_tokens"),
+                )
+            else:  # some compatible servers ignore stream_options
+                measured = estimated_usage(request, produced)
+        except self._failures as exc:
             raise translate_stainless_error(
                 exc, openai, provider=self.name, model=spec.name
             ) from exc
-        if usage is not None:
-            measured = Usage(
-                int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
-            )
-        else:  # some compatible servers ignore stream_options
-            measured = estimated_usage(request, produced)
         yield Finish(_FINISH.get(finish_reason or "stop", "other"), measured)
 
     def _arguments(self, spec: ModelSpec, request: GenerationRequest) -> dict[str, Any]:

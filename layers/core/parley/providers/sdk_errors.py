@@ -2,8 +2,14 @@
 
 The openai and anthropic SDKs share one generated structure (``APIStatusError`` with a status
 and response, ``APIConnectionError``, ``APITimeoutError``, ``APIError`` for in-band errors);
-google-genai raises ``errors.APIError`` with a code. All three read streams with httpx2, whose
-transport errors can escape mid-stream unwrapped.
+google-genai raises ``errors.APIError`` with a code, and ``UnknownApiResponseError`` for what
+it cannot read. All three read streams with httpx2, whose transport errors can escape
+mid-stream unwrapped, and decode JSON, whose errors can too.
+
+Only those are translated (``stainless_failures``, ``gemini_failures``): what the provider, the
+network or the SDK did. Anything else an adapter raises is a bug in Parley's own code, and it
+stays one: logged, a 500, never a retryable provider error that failover would quietly hide
+by trying the next model (and count against the model's health).
 """
 
 from __future__ import annotations
@@ -22,11 +28,39 @@ from parley.providers.errors import (
     error_for_status,
     retry_after_seconds,
 )
+from parley.providers.wire import MalformedStream
 
 if TYPE_CHECKING:
     from types import ModuleType
 
-__all__ = ["translate_gemini_error", "translate_stainless_error"]
+__all__ = [
+    "gemini_failures",
+    "stainless_failures",
+    "translate_gemini_error",
+    "translate_stainless_error",
+]
+
+# What any SDK's stream can fail with that is not the SDK's own error type: the HTTP client's
+# transport and timeout errors, JSON that does not decode, the request's text that does not
+# encode, and a chunk of the wrong shape (parley.providers.wire).
+_ANY_SDK: tuple[type[BaseException], ...] = (
+    httpx2.HTTPError,
+    TimeoutError,
+    json.JSONDecodeError,
+    UnicodeEncodeError,
+    MalformedStream,
+)
+
+
+def stainless_failures(sdk: ModuleType) -> tuple[type[BaseException], ...]:
+    """What the openai or anthropic SDK (``sdk``, the imported module) fails with."""
+    return (sdk.APIError, *_ANY_SDK)
+
+
+def gemini_failures() -> tuple[type[BaseException], ...]:
+    from google.genai import errors as genai_errors
+
+    return (genai_errors.APIError, genai_errors.UnknownApiResponseError, *_ANY_SDK)
 
 
 def translate_stainless_error(
@@ -83,6 +117,7 @@ def _in_band(message: object, *, provider: str, model: str) -> ProviderError:
 
 
 def _transport(exc: BaseException, *, provider: str, model: str) -> ProviderError:
+    """A failure of the HTTP client, of decoding, or of a stream's shape (``_ANY_SDK``)."""
     kind: type[ProviderError]
     if isinstance(exc, UnicodeEncodeError):
         # Only the request is encoded (a response is decoded): the request held text that is
@@ -93,12 +128,10 @@ def _transport(exc: BaseException, *, provider: str, model: str) -> ProviderErro
         message, kind = f"{provider} did not answer in time.", ProviderTimeout
     elif isinstance(exc, httpx2.ConnectError):
         message, kind = f"Could not reach {provider}.", ProviderUnavailable
-    elif isinstance(exc, httpx2.TransportError):
+    elif isinstance(exc, httpx2.HTTPError):
         message, kind = f"The connection to {provider} broke off.", ProviderStreamError
-    elif isinstance(exc, json.JSONDecodeError | ValueError | KeyError | AttributeError):
+    else:  # JSON that does not decode, a chunk of the wrong shape, what an SDK cannot read
         message, kind = f"{provider} sent a malformed stream.", ProviderStreamError
-    else:
-        message, kind = f"{provider} failed: {type(exc).__name__}.", ProviderError
     return kind(message, provider=provider, model=model)
 
 

@@ -19,6 +19,7 @@ import pytest
 from parley.auth import TokenVerifier
 from parley.auth.keys import JwksKeys
 from parley.errors import ServiceUnavailable, Unauthorized
+from tests.support.clock import FakeClock
 from tests.support.jwks import AUDIENCE, ISSUER, JwksServer, RsaKey, claims
 from tests.support.servers import wait_until
 
@@ -29,17 +30,6 @@ CACHE_SECONDS = 300
 COOLDOWN_SECONDS = 30
 # The fetch timeout of the tests with a hanging provider: what "at once" is measured against.
 HANGING_TIMEOUT = 2.0
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ from parley.hot.memory import MemoryHotStore
 from parley.hot.upstash import UpstashHotStore
 from parley.routing.breaker import BreakerPolicy, CircuitBreaker, Permit
 from parley.routing.health import Tally
+from tests.support.clock import FakeClock
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -32,17 +33,6 @@ pytestmark = pytest.mark.anyio
 
 ENVIRONMENTS = 12
 POLL_LIMIT_SECONDS = 15.0
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture(params=["memory", "dynamodb", "upstash"])
@@ -92,7 +82,7 @@ def model() -> str:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(time.time())
 
 
 async def test_open_probe_reopen_probe_close(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +20,7 @@ from parley.budget.reservations import Reservation, Settlement
 from parley.budget.spend import SpendCapReached
 from parley.errors import Conflict, ParleyError, PaymentRequired, ServiceUnavailable
 from parley.state.items import from_item
+from tests.support.clock import FakeClock
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -33,23 +33,13 @@ ORG = "acme"
 USER = "alice"
 
 
-class Clock:
-    """A settable clock: time-dependent behaviour is tested without waiting."""
-
-    def __init__(self, moment: str) -> None:
-        self.now = datetime.fromisoformat(moment).replace(tzinfo=UTC).timestamp()
-
-    def __call__(self) -> float:
-        return self.now
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock.at("2026-11-22T21:30:00")
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock("2026-11-22T21:30:00")
-
-
-@pytest.fixture
-def ledger(settings: Settings, dynamodb: DynamoDBClient, clock: Clock) -> Ledger:
+def ledger(settings: Settings, dynamodb: DynamoDBClient, clock: FakeClock) -> Ledger:
     return Ledger(settings.accounts_table, dynamodb, clock)
 
 
@@ -231,7 +221,7 @@ def test_settling_a_request_never_reserved_is_a_conflict(ledger: Ledger) -> None
 
 
 def test_an_expired_reservation_reads_as_absent_before_ttl_deletes_it(
-    ledger: Ledger, clock: Clock
+    ledger: Ledger, clock: FakeClock
 ) -> None:
     ledger.grant(ORG, 5_000)
     reserve(ledger, "req-1", tokens=1_000)
@@ -257,7 +247,7 @@ def test_settling_after_the_balance_was_removed_does_not_meter_the_org_again(
 
 
 def test_the_daily_cap_blocks_until_the_next_utc_midnight(
-    ledger: Ledger, clock: Clock, item: Callable[[str, str], dict[str, Any]]
+    ledger: Ledger, clock: FakeClock, item: Callable[[str, str], dict[str, Any]]
 ) -> None:
     ledger.grant(ORG, 100_000)
     reserve(ledger, "req-1", cost_usd=0.6, cap=1.0)
@@ -276,7 +266,7 @@ def test_the_daily_cap_blocks_until_the_next_utc_midnight(
     reserve(ledger, "req-4", cost_usd=0.9, cap=1.0, user="bob")
 
 
-def test_a_new_utc_day_starts_from_zero(ledger: Ledger, clock: Clock) -> None:
+def test_a_new_utc_day_starts_from_zero(ledger: Ledger, clock: FakeClock) -> None:
     held = reserve(ledger, "req-1", cost_usd=1.0, cap=1.0, metered=False)
     ledger.settle(held, tokens=1_000, cost_usd=1.0)
     with pytest.raises(SpendCapReached):
@@ -396,7 +386,9 @@ def test_the_balance_after_a_run_equals_the_recorded_usage(ledger: Ledger) -> No
 # Errors and the async facade ------------------------------------------------------------
 
 
-def test_an_unreachable_database_is_service_unavailable(settings: Settings, clock: Clock) -> None:
+def test_an_unreachable_database_is_service_unavailable(
+    settings: Settings, clock: FakeClock
+) -> None:
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

@@ -33,6 +33,7 @@ from parley.providers.catalog import load_catalog
 from parley.state.items import from_item
 from tests.support.asgi import bearer, client_for
 from tests.support.clients import ClientProxy, ItemReadsMeet
+from tests.support.clock import FakeClock
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -320,14 +321,6 @@ def test_orgs_do_not_share_settings(repo: OrgSettingsRepository) -> None:
 
 
 # Cache -------------------------------------------------------------------------------------
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class FakeSource:

@@ -31,6 +31,7 @@ from parley.errors import ConfigurationError
 from parley.hot.upstash import new_upstash_client
 from parley.state.client import new_dynamodb_client
 from parley.telemetry import logger
+from tests.support.clock import FakeClock
 from tests.support.servers import free_port
 
 if TYPE_CHECKING:
@@ -46,14 +47,6 @@ pytestmark = pytest.mark.anyio
 
 # On a boundary of every window used here (1 s, 60 s, 1 h): fake-clock tests start 10 s in.
 START = 1_800_000_000.0
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = START + 10
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Time:
@@ -105,13 +98,13 @@ class Backend:
 
 def build(name: str, request: pytest.FixtureRequest) -> Backend:
     if name == "memory":
-        clock = FakeClock()
+        clock = FakeClock(START + 10)
         shared = MemoryRateLimiter(clock=clock)
         return Backend(name, Time(clock), lambda: shared)
     if name == "dynamodb":
         request.getfixturevalue("dynamodb")  # points new clients at moto
         table = request.getfixturevalue("settings").hot_table
-        clock = FakeClock()
+        clock = FakeClock(START + 10)
         return Backend(
             name,
             Time(clock),
@@ -430,7 +423,7 @@ def set_count(dynamodb: DynamoDBClient, table: str, pk: str, count: int) -> None
 async def test_dynamodb_stores_one_expiring_item_per_rule_and_window(
     table: str, dynamodb: DynamoDBClient, key: Callable[[str], str]
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(START + 10)
     limiter = DynamoDBRateLimiter(table, client=dynamodb, clock=clock)
     rule = RateLimit("user", key("alice"), 5, 60)
     await limiter.acquire([rule])
@@ -448,7 +441,7 @@ async def test_dynamodb_stores_one_expiring_item_per_rule_and_window(
 async def test_dynamodb_counts_an_expired_item_as_absent(
     table: str, dynamodb: DynamoDBClient, key: Callable[[str], str]
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(START + 10)
     limiter = DynamoDBRateLimiter(table, client=dynamodb, clock=clock)
     rule = RateLimit("user", key("alice"), 5, 60)
     previous = f"ratelimit:{rule.key}:{int(clock.now // 60) - 1}"
@@ -470,7 +463,7 @@ async def test_dynamodb_counts_an_expired_item_as_absent(
 async def test_dynamodb_refuses_with_one_read_and_no_write(
     table: str, recorded: Recorded, key: Callable[[str], str]
 ) -> None:
-    limiter = DynamoDBRateLimiter(table, client=recorded, clock=FakeClock())  # type: ignore[arg-type]
+    limiter = DynamoDBRateLimiter(table, client=recorded, clock=FakeClock(START + 10))  # type: ignore[arg-type]
     rules = [RateLimit("user", key("alice"), 1, 60), RateLimit("org", key("org"), 5, 60)]
     await limiter.acquire(rules)
     assert recorded.calls == ["batch_get_item", "transact_write_items"]
@@ -482,7 +475,7 @@ async def test_dynamodb_refuses_with_one_read_and_no_write(
 async def test_dynamodb_one_rule_is_one_conditional_update(
     table: str, recorded: Recorded, key: Callable[[str], str]
 ) -> None:
-    limiter = DynamoDBRateLimiter(table, client=recorded, clock=FakeClock())  # type: ignore[arg-type]
+    limiter = DynamoDBRateLimiter(table, client=recorded, clock=FakeClock(START + 10))  # type: ignore[arg-type]
     decision = await limiter.acquire([RateLimit("user", key("alice"), 3, 60)])
     assert (decision.allowed, decision.remaining) == (True, 2)
     assert recorded.calls == ["batch_get_item", "update_item"]
@@ -496,7 +489,7 @@ async def test_dynamodb_a_write_that_loses_the_race_is_refused_by_what_it_lost_t
     recorded: Recorded,
     key: Callable[[str], str],
 ) -> None:
-    clock = FakeClock()  # 10 s into a minute: 50 s left
+    clock = FakeClock(START + 10)  # 10 s into a minute: 50 s left
     limiter = DynamoDBRateLimiter(table, client=recorded, clock=clock)  # type: ignore[arg-type]
     user = RateLimit("user", key("alice"), 10, 60)
     org = RateLimit("org", key("org"), 3, 60)
@@ -523,7 +516,7 @@ async def test_dynamodb_a_write_that_loses_the_race_is_refused_by_what_it_lost_t
 async def test_dynamodb_retries_transaction_conflicts(
     table: str, dynamodb: DynamoDBClient, recorded: Recorded, key: Callable[[str], str]
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(START + 10)
     limiter = DynamoDBRateLimiter(table, client=recorded, clock=clock)  # type: ignore[arg-type]
     user = RateLimit("user", key("alice"), 5, 60)
     org = RateLimit("org", key("org"), 5, 60)

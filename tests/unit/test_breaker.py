@@ -13,6 +13,7 @@ from parley.hot.memory import MemoryHotStore
 from parley.routing import breaker as breaker_module
 from parley.routing.breaker import BreakerPolicy, CircuitBreaker, Permit
 from parley.routing.health import HealthWindow, Tally
+from tests.support.clock import FakeClock
 
 pytestmark = pytest.mark.anyio
 
@@ -21,20 +22,9 @@ START = 1_700_000_100.0
 MODEL = "openai/gpt-4o-mini:2024.07"
 
 
-class FakeClock:
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(START)
 
 
 @pytest.fixture

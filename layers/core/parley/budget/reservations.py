@@ -14,14 +14,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from parley.budget.spend import MICROS_PER_USD
-from parley.providers.tokens import CHARS_PER_TOKEN
 
 __all__ = [
     "Reservation",
     "ReservationState",
     "Settlement",
     "close_reservation",
-    "estimate_tokens",
     "open_reservation",
     "reservation_from_item",
     "reservation_key",
@@ -61,12 +59,6 @@ class Settlement:
     charged_tokens: int
     refunded_tokens: int
     written_off_tokens: int
-
-
-def estimate_tokens(prompt_chars: int, max_output_tokens: int) -> int:
-    """A reservation's size before the call: about four characters per input token, rounded
-    up, plus every output token the call may produce. Settling corrects it either way."""
-    return math.ceil(max(0, prompt_chars) / CHARS_PER_TOKEN) + max(0, max_output_tokens)
 
 
 def settlement_for(reservation: Reservation, tokens: int, *, written_off: int) -> Settlement:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from parley.clock import iso_from_epoch
@@ -22,7 +23,7 @@ from parley.ids import new_id
 from parley.state.client import dynamodb_client
 from parley.state.conversation_keys import conversation_pk, message_sk
 from parley.state.items import from_item, to_item
-from parley.state.paging import query_all, query_from
+from parley.state.paging import query_all, query_items
 from parley.state.replies import Replies
 from parley.state.transactions import CONDITION_FAILED, back_off, transact_write
 
@@ -208,22 +209,20 @@ class FeedbackRepository:
         position = partitions.index(start["pk"]["S"]) if start else 0
         filters, values = _filters(thumbs, min_rating)
         for partition in partitions[position:]:
+            query: dict[str, Any] = {
+                "TableName": self._table,
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": to_item({":pk": partition, **values}),
+                "ScanIndexForward": False,
+                "Limit": limit,
+            }
+            if filters:
+                query["FilterExpression"] = filters
             key = start if start and start["pk"]["S"] == partition else None
-            while len(found) < limit:
-                query: dict[str, Any] = {
-                    "TableName": self._table,
-                    "KeyConditionExpression": "pk = :pk",
-                    "ExpressionAttributeValues": to_item({":pk": partition, **values}),
-                    "ScanIndexForward": False,
-                    "Limit": limit - len(found),
-                }
-                if filters:
-                    query["FilterExpression"] = filters
-                response = query_from(self._client, query, key)
-                found.extend(from_item(item) for item in response.get("Items", []))
-                key = response.get("LastEvaluatedKey")
-                if not key:
-                    break
+            wanted = limit - len(found)
+            found.extend(
+                from_item(item) for item in islice(query_items(self._client, query, key), wanted)
+            )
             if len(found) >= limit:
                 return [public_record(item) for item in found], record_cursor(found[-1])
         return [public_record(item) for item in found], None

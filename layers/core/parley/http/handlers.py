@@ -8,8 +8,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from parley.errors import ParleyError, ValidationFailed
+from parley.errors import ParleyError
 from parley.http.responses import error_body
+from parley.validation import validation_failed
 
 if TYPE_CHECKING:
     from fastapi import FastAPI, Request
@@ -54,17 +55,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    # Only location, message and type: `input` may echo a huge or sensitive body back, and
-    # `ctx` can hold exception objects that do not serialise.
-    problems = [
-        {"loc": list(item.get("loc", ())), "msg": item.get("msg", ""), "type": item.get("type", "")}
-        for item in exc.errors()
-    ]
-    message = None
-    if problems:
-        where = ".".join(str(part) for part in problems[0]["loc"])
-        message = f"{where}: {problems[0]['msg']}" if where else str(problems[0]["msg"])
-    return _respond(request, ValidationFailed(message, details=problems))
+    return _respond(request, validation_failed(exc.errors()))
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from parley.errors import ValidationFailed
 from parley.state.conversation_keys import ACTIVITY_SHARDS
+from parley.validation import problems, summary
 
 __all__ = ["JobRequest", "parse_hour"]
 
@@ -74,9 +75,8 @@ class JobRequest:
         try:
             parsed = _Event.model_validate(event if event is not None else {})
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"]) or "event"
-            raise ValidationFailed(f"Not a {job} event: {where}: {first['msg']}.") from exc
+            first = summary(problems(exc.errors()), where_empty="event")
+            raise ValidationFailed(f"Not a {job} event: {first}.") from exc
         if parsed.job is not None and parsed.job != job:
             raise ValidationFailed(f"This function runs {job}, not {parsed.job}.")
         moment = parsed.scheduled_time or datetime.fromtimestamp(now, tz=UTC)

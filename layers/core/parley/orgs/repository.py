@@ -35,6 +35,7 @@ from parley.state.versioned import (
     load_document,
     save_with_retries,
 )
+from parley.validation import problems, summary, validation_failed
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection
@@ -101,8 +102,9 @@ class OrgSettingsRepository:
         try:
             settings = effective_settings(stored.overrides)
         except ValidationError as exc:
+            problem = summary(problems(exc.errors()))
             raise ConfigurationError(
-                f"The stored settings of org {org_id} are not valid: {_summary(exc)}. "
+                f"The stored settings of org {org_id} are not valid: {problem}. "
                 "Change or remove the field with PATCH /v1/org/settings or `parley org set`."
             ) from exc
         return StoredSettings(
@@ -236,7 +238,7 @@ def _validated(overrides: dict[str, Any], known_models: Collection[str] | None) 
     try:
         settings = effective_settings(overrides)
     except ValidationError as exc:
-        raise ValidationFailed(_summary(exc), details=_problems(exc)) from exc
+        raise validation_failed(exc.errors()) from exc
     if known_models is not None:
         unknown = settings.unknown_models(set(known_models))
         if unknown:
@@ -248,21 +250,6 @@ def _validated(overrides: dict[str, Any], known_models: Collection[str] | None) 
                 ],
             )
     return settings
-
-
-def _problems(exc: ValidationError) -> list[dict[str, Any]]:
-    # As the app's other 422s: location, message, type; never `input` or `ctx`, which may
-    # echo large values or hold objects that do not serialise.
-    return [
-        {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
-        for error in exc.errors()
-    ]
-
-
-def _summary(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"])
-    return f"{where}: {first['msg']}" if where else first["msg"]
 
 
 def _normalised(overrides: Any, effective: Any) -> Any:

@@ -13,7 +13,7 @@ from parley.panels.models import (
     MAX_LIST,
     MAX_STRING,
 )
-from parley.panels.registry import HasPanels, PanelRegistry, problems, split_path
+from parley.panels.registry import HasPanels, PanelRegistry, split_path
 from parley.panels.settings import PreferencesSettings
 from parley.panels.spec import FieldName, PanelDefinitions, PanelFieldSpec, PanelName, PanelSpec
 
@@ -32,6 +32,5 @@ __all__ = [
     "PanelRegistry",
     "PanelSpec",
     "PreferencesSettings",
-    "problems",
     "split_path",
 ]

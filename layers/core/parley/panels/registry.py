@@ -15,13 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from parley.errors import ValidationFailed
 from parley.panels.models import BUILTIN_DEFAULTS, BUILTIN_PANELS, MAX_FAVORITE_PANELS, Panel
 from parley.panels.org_models import org_panel_model
+from parley.validation import summary, validation_failed
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from parley.panels.spec import PanelDefinitions
 
-__all__ = ["HasPanels", "PanelRegistry", "problems", "split_path"]
+__all__ = ["HasPanels", "PanelRegistry", "split_path"]
 
 _TIER = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,40}$")]
 
@@ -37,15 +38,6 @@ def split_path(path: str) -> tuple[str, str] | None:
     """``"pictures.defaultStyle"`` → ``("pictures", "defaultStyle")``; None if not a path."""
     panel, dot, name = path.partition(".")
     return (panel, name) if dot and panel and name and "." not in name else None
-
-
-def problems(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> list[dict[str, Any]]:
-    """A ValidationError as the app's other 422 details: where, what, which kind; never the
-    ``input`` (it may be large or private)."""
-    return [
-        {"loc": [*prefix, *error["loc"]], "msg": error["msg"], "type": error["type"]}
-        for error in exc.errors()
-    ]
 
 
 @dataclass(frozen=True)
@@ -95,8 +87,7 @@ class PanelRegistry:
         try:
             parsed = self.document_model.model_validate(document)
         except ValidationError as exc:
-            details = problems(exc)
-            raise ValidationFailed(_summary(details), details=details) from exc
+            raise validation_failed(exc.errors()) from exc
         normalised: dict[str, Any] = parsed.model_dump(mode="json", exclude_none=True)
         favorites = normalised.get("favorite_panels")
         if favorites is not None:
@@ -178,13 +169,7 @@ class PanelRegistry:
                 }
             )
         if details:
-            raise ValidationFailed(_summary(details), details=details)
-
-
-def _summary(details: list[dict[str, Any]]) -> str:
-    first = details[0]
-    where = ".".join(str(part) for part in first["loc"])
-    return f"{where}: {first['msg']}" if where else str(first["msg"])
+            raise ValidationFailed(summary(details), details=details)
 
 
 def _key(preferences: PanelDefinitions) -> str:

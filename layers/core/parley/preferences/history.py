@@ -40,7 +40,7 @@ from parley.state.conversation_keys import (
     owner_key,
 )
 from parley.state.errors import dynamodb_errors
-from parley.state.paging import query_all
+from parley.state.paging import query_all, query_items
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -130,26 +130,17 @@ class ActiveUsers:
             "ExpressionAttributeValues": _strings({":day": partition}),
             "Limit": self._page,
         }
-        previous = ""
-        if resume is not None:
-            query["ExclusiveStartKey"] = resume.after
-            previous = resume.owner
-        while True:
-            with dynamodb_errors(self._table):
-                response = self._client.query(**query)
-            for item in response.get("Items", []):
-                org_id, user_id = activity_owner(item["gsi2sk"]["S"])
-                owner = f"{org_id}#{user_id}"
-                if owner == previous:
-                    continue  # the same user's next conversation
-                previous = owner
-                if self._met_on_newer_day(owner, shard, newer_days):
-                    continue
-                yield ActiveUser(org_id, user_id), Position(shard, day, item, owner)
-            last_key = response.get("LastEvaluatedKey")
-            if not last_key:
-                return
-            query["ExclusiveStartKey"] = last_key
+        previous = resume.owner if resume is not None else ""
+        start = resume.after if resume is not None else None
+        for item in query_items(self._client, query, start):
+            org_id, user_id = activity_owner(item["gsi2sk"]["S"])
+            owner = f"{org_id}#{user_id}"
+            if owner == previous:
+                continue  # the same user's next conversation
+            previous = owner
+            if self._met_on_newer_day(owner, shard, newer_days):
+                continue
+            yield ActiveUser(org_id, user_id), Position(shard, day, item, owner)
 
     def _met_on_newer_day(self, owner: str, shard: int, newer_days: Sequence[str]) -> bool:
         for day in newer_days:

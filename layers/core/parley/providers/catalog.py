@@ -30,6 +30,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from parley.errors import ConfigurationError
+from parley.validation import problems, summary
 
 if TYPE_CHECKING:
     from parley.providers.usage import Usage
@@ -137,7 +138,6 @@ def load_catalog(path: Path | None = None) -> Catalog:
     try:
         return Catalog.model_validate(document)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
-        )
-        raise ConfigurationError(f"The model catalog {source} is not valid: {problems}") from exc
+        found = problems(exc.errors())
+        listed = "; ".join(summary([problem]) for problem in found)
+        raise ConfigurationError(f"The model catalog {source} is not valid: {listed}") from exc

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from mypy_boto3_dynamodb import DynamoDBClient
 
-__all__ = ["decode_cursor", "encode_cursor", "query_all", "query_from"]
+__all__ = ["decode_cursor", "encode_cursor", "query_all", "query_from", "query_items"]
 
 # DynamoDB's limit for a sort key attribute (a partition key may have 2048 bytes; none of
 # Parley's comes near either).
@@ -102,18 +102,26 @@ def query_from(
     return response
 
 
+def query_items(
+    client: DynamoDBClient, query: dict[str, Any], start: dict[str, Any] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every item ``query`` (Query's parameters, ``TableName`` included) finds from ``start``
+    (a key ``decode_cursor`` gave, or one of these items to resume after), page after page,
+    in DynamoDB's attribute-value form. Lazy: a caller that stops early reads no further
+    page."""
+    page = query_from(client, query, start)
+    while True:
+        yield from page.get("Items", [])
+        last_key = page.get("LastEvaluatedKey")
+        if not last_key:
+            return
+        with dynamodb_errors(query["TableName"]):
+            page = dict(client.query(**{**query, "ExclusiveStartKey": last_key}))
+
+
 def query_all(client: DynamoDBClient, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Every item ``query`` (Query's parameters, ``TableName`` included) finds, page after
-    page, as plain values. Lazy: a caller that stops early reads no further page."""
+    """``query_items`` from the first, as plain values."""
     # Imported here: it loads boto3, which modules that only import this one should not.
     from parley.state.items import from_item
 
-    query = dict(query)
-    while True:
-        with dynamodb_errors(query["TableName"]):
-            response = client.query(**query)
-        yield from (from_item(item) for item in response.get("Items", []))
-        last_key = response.get("LastEvaluatedKey")
-        if not last_key:
-            return
-        query["ExclusiveStartKey"] = last_key
+    return (from_item(item) for item in query_items(client, query))

@@ -1,5 +1,7 @@
-"""Fixtures of the integration tests: a fake upstream per module, live chat servers in front of
-it (``chat``, or ``start_chat`` for servers with other options), and ``parley`` in-process."""
+"""Fixtures of the integration tests: a fake upstream per module; chat apps in front of it,
+either in-process on memory stores (``chat``, or ``start_memory_chat`` for apps with other
+options), or live servers on moto for tests about DynamoDB (``start_chat``); and
+``parley`` in-process."""
 
 from __future__ import annotations
 
@@ -8,11 +10,18 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.fakes.upstreams import FakeUpstream
-from tests.support.chat import ChatServer, StartChat, start_chat_server
+from tests.support.chat import (
+    ChatServer,
+    MemoryChat,
+    StartChat,
+    StartMemoryChat,
+    memory_chat_app,
+    start_chat_server,
+)
 from tests.support.cli import CliRun, in_process_cli
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import AsyncIterator, Iterator
     from pathlib import Path
 
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -53,8 +62,31 @@ def start_chat(
 
 
 @pytest.fixture
-def chat(start_chat: StartChat) -> ChatServer:
-    return start_chat()
+async def start_memory_chat(
+    upstream: FakeUpstream, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[StartMemoryChat]:
+    """Builds chat apps in front of this module's upstream, in this process, on memory stores
+    (new ones, or ``stores=`` another app's); the keywords are ``memory_chat_app``'s. Each is
+    shut down after the test."""
+    apps: list[MemoryChat] = []
+
+    def start(**options: Any) -> MemoryChat:
+        chat = memory_chat_app(upstream, tmp_path, request.node.nodeid, **options)
+        apps.append(chat)
+        return chat
+
+    yield start
+    for chat in apps:
+        # As a server shuts an app down: the lifespan's end closes what the app opened (SDK
+        # clients, the limiter, the hot store); its start opens nothing.
+        async with chat.app.router.lifespan_context(chat.app):
+            pass
+
+
+@pytest.fixture
+def chat(start_memory_chat: StartMemoryChat) -> MemoryChat:
+    """The chat app the API tests talk to: in-process, on new memory stores."""
+    return start_memory_chat()
 
 
 @pytest.fixture

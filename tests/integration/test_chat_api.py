@@ -1,5 +1,6 @@
-"""The chat API end to end on a real server: moto for DynamoDB, the fake upstreams for the
-providers. What a client sees, what is stored, and what happens when things break."""
+"""The chat API end to end: the whole app in-process on memory stores, the fake upstreams for
+the providers. What a client sees, what is stored, and what happens when things break; what
+only DynamoDB can do wrong (a missing table, a throttled write) on a real server over moto."""
 
 from __future__ import annotations
 
@@ -8,39 +9,35 @@ import json
 from typing import TYPE_CHECKING
 
 import anyio
-import httpx
 import pytest
 
 from parley.auth import Identity
-from parley.state.conversations import ConversationRepository
-from parley.state.usage import UsageRepository
 from tests.fakes.upstreams import FakeUpstream, Script
 from tests.support.asgi import bearer
-from tests.support.chat import PROVIDERS, ChatServer, StartChat, stream_chat
+from tests.support.chat import PROVIDERS, ChatTarget, MemoryChat, stream_chat
 from tests.support.clients import TransactionsCancelled
 from tests.support.hot import BrokenHotStore
 
 if TYPE_CHECKING:
+    import httpx
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from tests.support.chat import StartChat, StartMemoryChat
 
 
 pytestmark = pytest.mark.anyio
 
 
-def conversations(chat: ChatServer, dynamodb: DynamoDBClient) -> ConversationRepository:
-    return ConversationRepository(chat.settings.conversations_table, client=dynamodb)
-
-
-async def get_json(url: str, path: str, user: str = "user-1") -> httpx.Response:
-    async with httpx.AsyncClient() as client:
-        return await client.get(f"{url}{path}", headers=bearer(user))
+async def get_json(chat: ChatTarget, path: str, user: str = "user-1") -> httpx.Response:
+    async with chat.client() as client:
+        return await client.get(path, headers=bearer(user))
 
 
 async def test_a_stream_is_meta_then_tokens_then_done_with_usage_and_cost(
-    chat: ChatServer, upstream: FakeUpstream
+    chat: MemoryChat, upstream: FakeUpstream
 ) -> None:
     upstream.script(chat.models["m-openai"], Script(chunks=["Use ", "FLUX Pro."], usage=(100, 20)))
-    streamed = await stream_chat(chat.url, {"message": "Best image model?"})
+    streamed = await stream_chat(chat, {"message": "Best image model?"})
     assert streamed.status == 200
     assert streamed.types == ["meta", "token", "token", "done"]
     assert streamed.ids == [1, 2, 3, 4]
@@ -58,25 +55,25 @@ async def test_a_stream_is_meta_then_tokens_then_done_with_usage_and_cost(
 
 @pytest.mark.parametrize("model", list(PROVIDERS))
 async def test_every_provider_streams_through_the_pipeline(
-    chat: ChatServer, upstream: FakeUpstream, model: str
+    chat: MemoryChat, upstream: FakeUpstream, model: str
 ) -> None:
     upstream.script(chat.models[model], Script(chunks=["one ", "two"], usage=(9, 2)))
-    streamed = await stream_chat(chat.url, {"message": "Count", "model": model})
+    streamed = await stream_chat(chat, {"message": "Count", "model": model})
     assert streamed.types == ["meta", "token", "token", "done"], streamed.events
     assert streamed.text == "one two"
     assert streamed.events[-1]["usage"]["output_tokens"] == 2
 
 
 async def test_both_messages_are_stored_and_the_usage_event_is_recorded_once(
-    chat: ChatServer, upstream: FakeUpstream, dynamodb: DynamoDBClient
+    chat: MemoryChat, upstream: FakeUpstream
 ) -> None:
     upstream.script(chat.models["m-openai"], Script(chunks=["Hello"], usage=(5, 1)))
     streamed = await stream_chat(
-        chat.url,
+        chat,
         {"message": "Hi there", "panel": "pictures", "choices": {"defaultStyle": "watercolor"}},
     )
     conversation_id = streamed.events[0]["conversation_id"]
-    response = await get_json(chat.url, f"/v1/conversations/{conversation_id}")
+    response = await get_json(chat, f"/v1/conversations/{conversation_id}")
     assert response.status_code == 200
     body = response.json()
     assert body["conversation"]["title"] == "Hi there"
@@ -89,9 +86,7 @@ async def test_both_messages_are_stored_and_the_usage_event_is_recorded_once(
     assert answered["status"] == "complete"
     assert answered["id"] == streamed.events[0]["message_id"]
     today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
-    usage = UsageRepository(chat.settings.usage_table, client=dynamodb).for_org_day(
-        "default", today
-    )
+    usage = chat.stores.usage.for_org_day("default", today)
     assert len(usage) == 1
     event = usage[0]
     assert (event.user_id, event.provider, event.model) == ("user-1", "openai", "m-openai")
@@ -102,15 +97,13 @@ async def test_both_messages_are_stored_and_the_usage_event_is_recorded_once(
 
 
 async def test_a_continued_conversation_sends_its_history_to_the_model(
-    chat: ChatServer, upstream: FakeUpstream
+    chat: MemoryChat, upstream: FakeUpstream
 ) -> None:
     model = chat.models["m-openai"]
     upstream.script(model, Script(chunks=["Paris."]), Script(chunks=["About 2 million."]))
-    first = await stream_chat(chat.url, {"message": "Capital of France?"})
+    first = await stream_chat(chat, {"message": "Capital of France?"})
     conversation_id = first.events[0]["conversation_id"]
-    second = await stream_chat(
-        chat.url, {"message": "Population?", "conversation_id": conversation_id}
-    )
+    second = await stream_chat(chat, {"message": "Population?", "conversation_id": conversation_id})
     assert second.events[0]["conversation_id"] == conversation_id
     assert second.events[0]["context"] == {"message_count": 2}
     sent = upstream.requests_for(model)[-1].body["messages"]
@@ -121,19 +114,19 @@ async def test_a_continued_conversation_sends_its_history_to_the_model(
     ]
 
 
-async def test_context_comes_from_dynamodb_when_the_cache_is_cold(
-    chat: ChatServer,
+async def test_context_comes_from_the_store_when_the_cache_is_cold(
+    chat: MemoryChat,
     upstream: FakeUpstream,
-    start_chat: StartChat,
+    start_memory_chat: StartMemoryChat,
 ) -> None:
     model = chat.models["m-openai"]
     upstream.script(model, Script(chunks=["First answer."]))
-    first = await stream_chat(chat.url, {"message": "First question"})
-    # A second server shares DynamoDB but not the first one's in-memory cache: like another
+    first = await stream_chat(chat, {"message": "First question"})
+    # A second app shares the stores but not the first one's in-memory cache: like another
     # Lambda environment.
-    other = start_chat()
+    other = start_memory_chat(stores=chat.stores)
     second = await stream_chat(
-        other.url, {"message": "Again", "conversation_id": first.events[0]["conversation_id"]}
+        other, {"message": "Again", "conversation_id": first.events[0]["conversation_id"]}
     )
     assert second.events[0]["context"] == {"message_count": 2}
     sent = upstream.requests_for(model)[-1].body["messages"]
@@ -143,9 +136,9 @@ async def test_context_comes_from_dynamodb_when_the_cache_is_cold(
 
 async def test_only_the_last_n_messages_are_context(
     upstream: FakeUpstream,
-    start_chat: StartChat,
+    start_memory_chat: StartMemoryChat,
 ) -> None:
-    chat = start_chat(context_messages=3)
+    chat = start_memory_chat(context_messages=3)
     model = chat.models["m-openai"]
     upstream.script(model, Script(chunks=["ok"]))
     conversation_id = None
@@ -153,30 +146,30 @@ async def test_only_the_last_n_messages_are_context(
         body = {"message": f"q{index}"}
         if conversation_id:
             body["conversation_id"] = conversation_id
-        streamed = await stream_chat(chat.url, body)
+        streamed = await stream_chat(chat, body)
         conversation_id = streamed.events[0]["conversation_id"]
     sent = upstream.requests_for(model)[-1].body["messages"]
     assert [m["content"] for m in sent[1:]] == ["ok", "q2", "ok", "q3"]
 
 
 async def test_another_users_conversation_is_404_before_any_upstream_call(
-    chat: ChatServer, upstream: FakeUpstream
+    chat: MemoryChat, upstream: FakeUpstream
 ) -> None:
     model = chat.models["m-openai"]
     upstream.script(model, Script())
-    mine = await stream_chat(chat.url, {"message": "private"}, user="alice")
+    mine = await stream_chat(chat, {"message": "private"}, user="alice")
     conversation_id = mine.events[0]["conversation_id"]
     calls = len(upstream.requests_for(model))
     stolen = await stream_chat(
-        chat.url, {"message": "let me in", "conversation_id": conversation_id}, user="mallory"
+        chat, {"message": "let me in", "conversation_id": conversation_id}, user="mallory"
     )
     assert stolen.status == 404
     assert stolen.body["error"]["code"] == "not_found"
     assert len(upstream.requests_for(model)) == calls
     assert (
-        await get_json(chat.url, f"/v1/conversations/{conversation_id}", "mallory")
+        await get_json(chat, f"/v1/conversations/{conversation_id}", "mallory")
     ).status_code == 404
-    listed = (await get_json(chat.url, "/v1/conversations", "mallory")).json()
+    listed = (await get_json(chat, "/v1/conversations", "mallory")).json()
     assert listed == {"conversations": [], "next_cursor": None}
 
 
@@ -195,25 +188,25 @@ async def test_another_users_conversation_is_404_before_any_upstream_call(
     ],
 )
 async def test_bad_requests_fail_before_any_provider_call(
-    chat: ChatServer, upstream: FakeUpstream, body: bytes, status: int, code: str
+    chat: MemoryChat, upstream: FakeUpstream, body: bytes, status: int, code: str
 ) -> None:
     before = len(upstream.requests)
-    streamed = await stream_chat(chat.url, body)
+    streamed = await stream_chat(chat, body)
     assert streamed.status == status
     assert streamed.body["error"]["code"] == code
     assert len(upstream.requests) == before
 
 
 async def test_a_failure_before_the_first_token_is_an_error_event_and_is_recorded(
-    chat: ChatServer, upstream: FakeUpstream, dynamodb: DynamoDBClient
+    chat: MemoryChat, upstream: FakeUpstream
 ) -> None:
     upstream.script(chat.models["m-openai"], Script(http_status=500))
-    streamed = await stream_chat(chat.url, {"message": "Hello?"})
+    streamed = await stream_chat(chat, {"message": "Hello?"})
     assert streamed.types == ["meta", "error"]
     assert streamed.events[1]["code"] == "upstream_unavailable"
     assert streamed.events[1]["retryable"] is True
     conversation_id = streamed.events[0]["conversation_id"]
-    _, messages = conversations(chat, dynamodb).get_with_messages(_owner("user-1"), conversation_id)
+    _, messages = chat.stores.conversations.get_with_messages(_owner("user-1"), conversation_id)
     assert [(m.role, m.content, m.status) for m in messages] == [
         ("user", "Hello?", "complete"),
         ("assistant", "", "incomplete"),
@@ -222,28 +215,28 @@ async def test_a_failure_before_the_first_token_is_an_error_event_and_is_recorde
 
 
 async def test_a_failure_mid_stream_keeps_what_was_delivered(
-    chat: ChatServer, upstream: FakeUpstream, dynamodb: DynamoDBClient
+    chat: MemoryChat, upstream: FakeUpstream
 ) -> None:
     upstream.script(
         chat.models["m-openai"], Script(chunks=["Half ", "an ", "answer"], error_after=2)
     )
-    streamed = await stream_chat(chat.url, {"message": "Tell me"})
+    streamed = await stream_chat(chat, {"message": "Tell me"})
     assert streamed.types == ["meta", "token", "token", "error"]
     assert streamed.events[-1]["code"] == "upstream_stream_error"
-    _, messages = conversations(chat, dynamodb).get_with_messages(
+    _, messages = chat.stores.conversations.get_with_messages(
         _owner("user-1"), streamed.events[0]["conversation_id"]
     )
     assert (messages[1].content, messages[1].status) == ("Half an ", "incomplete")
 
 
 async def test_a_client_that_leaves_cancels_the_upstream_and_the_partial_reply_is_kept(
-    chat: ChatServer, upstream: FakeUpstream, dynamodb: DynamoDBClient
+    chat: MemoryChat, upstream: FakeUpstream
 ) -> None:
     model = chat.models["m-openai"]
     upstream.script(model, Script(chunks=[f"w{i} " for i in range(60)], chunk_delay=0.05))
-    streamed = await stream_chat(chat.url, {"message": "Long one"}, stop_after_tokens=3)
+    streamed = await stream_chat(chat, {"message": "Long one"}, stop_after_tokens=3)
     conversation_id = streamed.events[0]["conversation_id"]
-    repository = conversations(chat, dynamodb)
+    repository = chat.stores.conversations
     with anyio.fail_after(5):
         while model not in upstream.abandoned:
             await anyio.sleep(0.02)
@@ -257,20 +250,19 @@ async def test_a_client_that_leaves_cancels_the_upstream_and_the_partial_reply_i
 
 
 async def test_a_quiet_provider_hits_the_idle_timeout_and_the_partial_is_kept(
-    dynamodb: DynamoDBClient,
     upstream: FakeUpstream,
-    start_chat: StartChat,
+    start_memory_chat: StartMemoryChat,
 ) -> None:
-    chat = start_chat(stream_idle_timeout_seconds=0.3)
+    chat = start_memory_chat(stream_idle_timeout_seconds=0.3)
     upstream.script(
         chat.models["m-openai"], Script(chunks=["a", "b"], stall_after=1, stall_seconds=5)
     )
     with anyio.fail_after(4):
-        streamed = await stream_chat(chat.url, {"message": "Go"})
+        streamed = await stream_chat(chat, {"message": "Go"})
     assert streamed.types == ["meta", "token", "error"]
     assert streamed.events[-1]["code"] == "upstream_timeout"
     assert "sent nothing for 0.3 s" in streamed.events[-1]["message"]
-    _, messages = conversations(chat, dynamodb).get_with_messages(
+    _, messages = chat.stores.conversations.get_with_messages(
         _owner("user-1"), streamed.events[0]["conversation_id"]
     )
     assert (messages[1].content, messages[1].status) == ("a", "incomplete")
@@ -278,12 +270,12 @@ async def test_a_quiet_provider_hits_the_idle_timeout_and_the_partial_is_kept(
 
 async def test_a_stream_longer_than_the_maximum_duration_is_ended(
     upstream: FakeUpstream,
-    start_chat: StartChat,
+    start_memory_chat: StartMemoryChat,
 ) -> None:
-    chat = start_chat(stream_max_seconds=0.5)
+    chat = start_memory_chat(stream_max_seconds=0.5)
     upstream.script(chat.models["m-openai"], Script(chunks=["x"] * 40, chunk_delay=0.05))
     with anyio.fail_after(4):
-        streamed = await stream_chat(chat.url, {"message": "Go"})
+        streamed = await stream_chat(chat, {"message": "Go"})
     assert streamed.types[-1] == "error"
     assert "limit" in streamed.events[-1]["message"]
     assert 3 <= len(streamed.of("token")) < 40
@@ -291,11 +283,11 @@ async def test_a_stream_longer_than_the_maximum_duration_is_ended(
 
 async def test_idle_streams_carry_heartbeats(
     upstream: FakeUpstream,
-    start_chat: StartChat,
+    start_memory_chat: StartMemoryChat,
 ) -> None:
-    chat = start_chat(stream_heartbeat_seconds=0.1)
+    chat = start_memory_chat(stream_heartbeat_seconds=0.1)
     upstream.script(chat.models["m-openai"], Script(chunks=["late"], first_chunk_delay=0.6))
-    streamed = await stream_chat(chat.url, {"message": "Go"})
+    streamed = await stream_chat(chat, {"message": "Go"})
     assert streamed.types == ["meta", "token", "done"]
     assert streamed.pings >= 3
 
@@ -306,27 +298,27 @@ async def test_no_token_is_relayed_for_a_message_that_could_not_be_stored(
 ) -> None:
     chat = start_chat(conversations_table="no-such-table")
     upstream.script(chat.models["m-openai"], Script(chunks=["never", "shown"]))
-    streamed = await stream_chat(chat.url, {"message": "Will this be lost?"})
+    streamed = await stream_chat(chat, {"message": "Will this be lost?"})
     assert streamed.types == ["meta", "error"]
     assert streamed.events[-1]["code"] == "configuration_error"
 
 
 async def test_a_failing_hot_store_only_costs_the_cache(
     upstream: FakeUpstream,
-    start_chat: StartChat,
+    start_memory_chat: StartMemoryChat,
 ) -> None:
-    chat = start_chat(hot=BrokenHotStore())
+    chat = start_memory_chat(hot=BrokenHotStore())
     upstream.script(chat.models["m-openai"], Script(chunks=["fine"]))
-    first = await stream_chat(chat.url, {"message": "one"})
+    first = await stream_chat(chat, {"message": "one"})
     second = await stream_chat(
-        chat.url, {"message": "two", "conversation_id": first.events[0]["conversation_id"]}
+        chat, {"message": "two", "conversation_id": first.events[0]["conversation_id"]}
     )
     assert second.types == ["meta", "token", "done"]
     assert second.events[0]["context"] == {"message_count": 2}
 
 
-async def test_models_lists_the_catalog_and_the_virtual_models(chat: ChatServer) -> None:
-    response = await get_json(chat.url, "/v1/models")
+async def test_models_lists_the_catalog_and_the_virtual_models(chat: MemoryChat) -> None:
+    response = await get_json(chat, "/v1/models")
     assert response.status_code == 200
     models = {m["id"]: m for m in response.json()["data"]}
     assert {"auto", "cheap", "smart", "m-openai", "m-anthropic", "m-gemini", "local"} <= set(models)
@@ -343,7 +335,7 @@ async def test_a_throttled_message_write_ends_the_stream_with_a_retryable_503(
     start_chat: StartChat, dynamodb: DynamoDBClient
 ) -> None:
     chat = start_chat(client=TransactionsCancelled(dynamodb, "ThrottlingError"))
-    streamed = await stream_chat(chat.url, {"message": "Hello"})
+    streamed = await stream_chat(chat, {"message": "Hello"})
     assert streamed.types == ["meta", "error"]
     assert (streamed.events[-1]["code"], streamed.events[-1]["retryable"]) == (
         "service_unavailable",

@@ -1,6 +1,7 @@
 """Bad input never becomes a 500, an outage or another tenant's problem: text that cannot be
 encoded, numbers no store can hold and failures after the stream began, through the chat API
-on a live server in front of the fake upstreams."""
+(in-process on memory stores; on a live server over moto for a DynamoDB write that breaks) in
+front of the fake upstreams."""
 
 from __future__ import annotations
 
@@ -9,23 +10,24 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
 
 from parley.hot.memory import MemoryHotStore
 from parley.routing.breaker import BreakerPolicy, CircuitBreaker
 from tests.fakes.upstreams import Script
 from tests.support.asgi import bearer
-from tests.support.chat import stream_chat
+from tests.support.chat import ChatTarget, MemoryChat, stream_chat
 from tests.support.clients import ClientProxy
 
 if TYPE_CHECKING:
+    import httpx
     from mypy_boto3_dynamodb import DynamoDBClient
 
     from tests.fakes.upstreams import FakeUpstream
-    from tests.support.chat import ChatServer, StartChat
+    from tests.support.chat import StartChat, StartMemoryChat
 
 pytestmark = pytest.mark.anyio
+
 
 LONE_SURROGATE = "hi \\ud800 there"  # as JSON text: the escape of a lone surrogate
 
@@ -35,10 +37,12 @@ def raw_json(template: str) -> bytes:
     return template.encode()
 
 
-async def post(url: str, path: str, body: bytes, *, org: str | None = None) -> httpx.Response:
+async def post(
+    chat: ChatTarget, path: str, body: bytes, *, org: str | None = None
+) -> httpx.Response:
     headers = {**bearer("user-1", org_id=org), "Content-Type": "application/json"}
-    async with httpx.AsyncClient(timeout=30) as client:
-        return await client.post(f"{url}{path}", content=body, headers=headers)
+    async with chat.client() as client:
+        return await client.post(path, content=body, headers=headers)
 
 
 UNENCODABLE = [
@@ -78,10 +82,10 @@ UNENCODABLE = [
 
 @pytest.mark.parametrize(("path", "template"), UNENCODABLE)
 async def test_text_that_cannot_be_encoded_is_a_422_before_any_provider_call(
-    chat: ChatServer, upstream: FakeUpstream, path: str, template: str
+    chat: MemoryChat, upstream: FakeUpstream, path: str, template: str
 ) -> None:
     calls = len(upstream.requests)
-    response = await post(chat.url, path, raw_json(template % LONE_SURROGATE))
+    response = await post(chat, path, raw_json(template % LONE_SURROGATE))
     assert response.status_code == 422, response.text
     error = response.json()["error"]
     assert (error["code"], error["retryable"]) == ("invalid_request", False)
@@ -89,20 +93,20 @@ async def test_text_that_cannot_be_encoded_is_a_422_before_any_provider_call(
     assert len(upstream.requests) == calls
 
 
-async def test_the_utf8_bytes_of_a_surrogate_are_refused_too(chat: ChatServer) -> None:
+async def test_the_utf8_bytes_of_a_surrogate_are_refused_too(chat: MemoryChat) -> None:
     # Python's json decodes bytes with "surrogatepass": ED A0 80 would become U+D800.
     body = b'{"message": "hi \xed\xa0\x80 there"}'
-    response = await post(chat.url, "/v1/chat/stream", body)
+    response = await post(chat, "/v1/chat/stream", body)
     assert response.status_code == 422
     assert "UTF-8" in response.json()["error"]["message"]
 
 
 async def test_fifty_unencodable_requests_leave_the_circuit_closed_and_another_org_is_served(
-    start_chat: StartChat, upstream: FakeUpstream
+    start_memory_chat: StartMemoryChat, upstream: FakeUpstream
 ) -> None:
     # GIVEN one hot store, where the model's circuit lives for every org
     hot = MemoryHotStore()
-    chat = start_chat(hot=hot)
+    chat = start_memory_chat(hot=hot)
     model = chat.models["m-openai"]
     upstream.script(model, Script(chunks=["Served."]))
     # WHEN one org's user sends 50 requests whose text cannot be encoded, on both endpoints
@@ -110,7 +114,7 @@ async def test_fifty_unencodable_requests_leave_the_circuit_closed_and_another_o
     paths = [path for path, _ in _templates()]
     statuses = [
         (
-            await post(chat.url, paths[n % len(paths)], bodies[n % len(bodies)], org="mischief")
+            await post(chat, paths[n % len(paths)], bodies[n % len(bodies)], org="mischief")
         ).status_code
         for n in range(50)
     ]
@@ -121,7 +125,7 @@ async def test_fifty_unencodable_requests_leave_the_circuit_closed_and_another_o
     assert state.status == "closed"
     assert state.window is None or state.window.failures == 0
     # AND a user of another org is served by that model
-    served = await stream_chat(chat.url, {"message": "Hello"}, org="bystander")
+    served = await stream_chat(chat, {"message": "Hello"}, org="bystander")
     assert (served.types[0], served.types[-1], served.text) == ("meta", "done", "Served.")
 
 
@@ -130,17 +134,17 @@ def _templates() -> list[tuple[str, str]]:
 
 
 async def test_a_models_unencodable_text_is_repaired_before_it_goes_on(
-    chat: ChatServer, upstream: FakeUpstream
+    chat: MemoryChat, upstream: FakeUpstream
 ) -> None:
     # GIVEN a model whose stream decodes into a lone surrogate (the fake sends it escaped)
     upstream.script(chat.models["m-openai"], Script(chunks=["bad \ud800 ", "text"]))
-    first = await stream_chat(chat.url, {"message": "Say something odd"})
+    first = await stream_chat(chat, {"message": "Say something odd"})
     # THEN the client gets U+FFFD in its place, and the reply is stored and usable as history
     assert first.types[-1] == "done", first.events
     assert first.text == "bad \ufffd text"
     upstream.script(chat.models["m-openai"], Script(chunks=["Fine."]))
     again = await stream_chat(
-        chat.url,
+        chat,
         {"message": "Go on", "conversation_id": first.events[0]["conversation_id"]},
     )
     assert (again.types[-1], again.text) == ("done", "Fine.")
@@ -164,14 +168,14 @@ BAD_CHOICES = [
 
 @pytest.mark.parametrize("choices", BAD_CHOICES)
 async def test_choices_are_validated_before_anything_is_stored_or_streamed(
-    chat: ChatServer, choices: str
+    chat: MemoryChat, choices: str
 ) -> None:
     user = f"chooser-{time.monotonic_ns()}"
     body = ('{"message": "hi", "choices": ' + choices + "}").encode()
     headers = {**bearer(user), "Content-Type": "application/json"}
-    async with httpx.AsyncClient(timeout=30) as client:
-        response = await client.post(f"{chat.url}/v1/chat/stream", content=body, headers=headers)
-        listed = await client.get(f"{chat.url}/v1/conversations", headers=bearer(user))
+    async with chat.client() as client:
+        response = await client.post("/v1/chat/stream", content=body, headers=headers)
+        listed = await client.get("/v1/conversations", headers=bearer(user))
     # a plain JSON error, not a 200 stream, and nothing stored
     assert response.status_code == 422, response.text[:300]
     assert response.headers["content-type"] == "application/json"
@@ -179,13 +183,13 @@ async def test_choices_are_validated_before_anything_is_stored_or_streamed(
     assert listed.json()["conversations"] == []
 
 
-async def test_choices_a_form_sends_are_stored_with_the_message(chat: ChatServer) -> None:
+async def test_choices_a_form_sends_are_stored_with_the_message(chat: MemoryChat) -> None:
     choices = {"defaultStyle": "watercolor", "count": 3, "ratio": 1.5, "hd": True, "tags": ["a"]}
-    streamed = await stream_chat(chat.url, {"message": "Draw a cat", "choices": choices})
+    streamed = await stream_chat(chat, {"message": "Draw a cat", "choices": choices})
     assert streamed.types[-1] == "done"
-    async with httpx.AsyncClient() as client:
+    async with chat.client() as client:
         conversation = await client.get(
-            f"{chat.url}/v1/conversations/{streamed.events[0]['conversation_id']}",
+            f"/v1/conversations/{streamed.events[0]['conversation_id']}",
             headers=bearer("user-1"),
         )
     (question,) = [m for m in conversation.json()["messages"] if m["role"] == "user"]
@@ -203,15 +207,13 @@ async def test_choices_a_form_sends_are_stored_with_the_message(chat: ChatServer
     ],
 )
 async def test_org_settings_numbers_no_store_can_hold_are_refused_and_chat_goes_on(
-    chat: ChatServer, patch: str
+    chat: MemoryChat, patch: str
 ) -> None:
     admin = {**bearer("admin", scopes="org:manage"), "Content-Type": "application/json"}
-    async with httpx.AsyncClient(timeout=30) as client:
-        response = await client.patch(
-            f"{chat.url}/v1/org/settings", content=patch.encode(), headers=admin
-        )
+    async with chat.client() as client:
+        response = await client.patch("/v1/org/settings", content=patch.encode(), headers=admin)
     assert response.status_code == 422, response.text
-    streamed = await stream_chat(chat.url, {"message": "Still working?"})
+    streamed = await stream_chat(chat, {"message": "Still working?"})
     assert streamed.types[-1] == "done", streamed.events
 
 
@@ -232,7 +234,7 @@ async def test_an_unexpected_failure_after_the_stream_began_still_comes_after_me
     start_chat: StartChat, dynamodb: DynamoDBClient
 ) -> None:
     chat = start_chat(client=UserWritesBreak(dynamodb))
-    streamed = await stream_chat(chat.url, {"message": "Hello"})
+    streamed = await stream_chat(chat, {"message": "Hello"})
     assert streamed.status == 200
     assert streamed.types == ["meta", "error"]
     assert streamed.events[-1]["code"] == "internal_error"
@@ -240,16 +242,16 @@ async def test_an_unexpected_failure_after_the_stream_began_still_comes_after_me
 
 
 async def test_concurrent_bad_and_good_requests_do_not_disturb_each_other(
-    chat: ChatServer, upstream: FakeUpstream
+    chat: MemoryChat, upstream: FakeUpstream
 ) -> None:
     upstream.script(chat.models["m-openai"], Script(chunks=["Good."]))
     bad = raw_json('{"message": "hi", "choices": {"style": NaN}}')
 
     async def good() -> str:
-        return (await stream_chat(chat.url, {"message": "Hello"})).text
+        return (await stream_chat(chat, {"message": "Hello"})).text
 
     results = await asyncio.gather(
-        *(post(chat.url, "/v1/chat/stream", bad) for _ in range(5)), *(good() for _ in range(5))
+        *(post(chat, "/v1/chat/stream", bad) for _ in range(5)), *(good() for _ in range(5))
     )
     assert [r.status_code for r in results[:5]] == [422] * 5  # type: ignore[union-attr]
     assert results[5:] == ["Good."] * 5
@@ -264,18 +266,18 @@ async def test_concurrent_bad_and_good_requests_do_not_disturb_each_other(
         pytest.param(b"\xff\xfe{}", id="not UTF-8"),
     ],
 )
-async def test_bodies_python_cannot_read_are_client_errors(chat: ChatServer, body: bytes) -> None:
-    response = await post(chat.url, "/v1/chat/stream", body)
+async def test_bodies_python_cannot_read_are_client_errors(chat: MemoryChat, body: bytes) -> None:
+    response = await post(chat, "/v1/chat/stream", body)
     assert response.status_code in (400, 422), response.text[:200]
     assert set(response.json()["error"]) >= {"code", "message", "retryable"}
 
 
 async def test_clients_that_leave_never_count_against_the_model(
-    start_chat: StartChat, upstream: FakeUpstream
+    start_memory_chat: StartMemoryChat, upstream: FakeUpstream
 ) -> None:
     # GIVEN a breaker that would open after two failures of two calls
     hot = MemoryHotStore()
-    chat = start_chat(hot=hot, breaker_min_requests=2)
+    chat = start_memory_chat(hot=hot, breaker_min_requests=2)
     model = chat.models["m-openai"]
     upstream.script(
         model,
@@ -283,11 +285,11 @@ async def test_clients_that_leave_never_count_against_the_model(
     )
     # WHEN clients leave, before the first token and in the middle of the answer
     for stop_after in (0, 0, 0, 2, 2, 2):
-        await stream_chat(chat.url, {"message": "Tell me"}, stop_after_tokens=stop_after)
+        await stream_chat(chat, {"message": "Tell me"}, stop_after_tokens=stop_after)
     await asyncio.sleep(0.5)  # the upstream calls are cancelled behind the clients
     # THEN the model's window holds no failure and its circuit is closed
     state = await CircuitBreaker(hot, BreakerPolicy(min_requests=2)).state("openai:m-openai")
     assert state.status == "closed"
     assert state.window is None or state.window.failures == 0
     upstream.script(model, Script(chunks=["Still here."]))
-    assert (await stream_chat(chat.url, {"message": "Hello"})).text == "Still here."
+    assert (await stream_chat(chat, {"message": "Hello"})).text == "Still here."

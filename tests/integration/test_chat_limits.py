@@ -1,5 +1,6 @@
-"""Rate limits through the chat API, on the hot store the deployment would use: the 21st
-request of a user in a minute is 429 with Retry-After and consumes nothing."""
+"""Rate limits through the chat API (in-process, on memory stores), on each rate limiter a
+deployment may use: the 21st request of a user in a minute is 429 with Retry-After and
+consumes nothing."""
 
 from __future__ import annotations
 
@@ -8,21 +9,16 @@ import time
 from typing import TYPE_CHECKING
 
 import anyio
-import httpx
 import pytest
 
-from parley.budget.ledger import Ledger
 from parley.budget.ratelimit.dynamodb import DynamoDBRateLimiter
 from parley.budget.ratelimit.memory import MemoryRateLimiter
 from parley.budget.ratelimit.upstash import UpstashRateLimiter
-from parley.state.usage import UsageRepository
 from tests.fakes.upstreams import FakeUpstream, Script
 from tests.support.asgi import bearer
-from tests.support.chat import ChatServer, StartChat, stream_chat
+from tests.support.chat import MemoryChat, StartMemoryChat, stream_chat
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-
     from parley.budget.ratelimit import RateLimiter
     from parley.config import Settings
 
@@ -30,10 +26,11 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(params=["memory", "dynamodb", "upstash"])
-def limiter(request: pytest.FixtureRequest, settings: Settings) -> RateLimiter:
+def limiter(request: pytest.FixtureRequest) -> RateLimiter:
     if request.param == "memory":
         return MemoryRateLimiter()
     if request.param == "dynamodb":
+        settings: Settings = request.getfixturevalue("settings")
         return DynamoDBRateLimiter(settings.hot_table, client=request.getfixturevalue("dynamodb"))
     shim = request.getfixturevalue("upstash")
     from upstash_redis.asyncio import Redis
@@ -42,8 +39,9 @@ def limiter(request: pytest.FixtureRequest, settings: Settings) -> RateLimiter:
 
 
 @pytest.fixture
-def chat(start_chat: StartChat, limiter: RateLimiter) -> ChatServer:
-    return start_chat(limiter=limiter)
+def chat(start_memory_chat: StartMemoryChat, limiter: RateLimiter) -> MemoryChat:
+    """The app in-process on memory stores, limited by ``limiter``."""
+    return start_memory_chat(limiter=limiter)
 
 
 async def well_inside_a_minute(needed_seconds: float = 10) -> None:
@@ -57,32 +55,32 @@ async def well_inside_a_minute(needed_seconds: float = 10) -> None:
         await anyio.sleep(60 - into + 0.05)
 
 
-def usage_count(chat: ChatServer, dynamodb: DynamoDBClient, org: str) -> int:
+def usage_count(chat: MemoryChat, org: str) -> int:
     today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
-    return len(UsageRepository(chat.settings.usage_table, client=dynamodb).for_org_day(org, today))
+    return len(chat.stores.usage.for_org_day(org, today))
 
 
 async def test_the_21st_request_in_a_minute_is_429_and_consumes_nothing(
-    chat: ChatServer, upstream: FakeUpstream, dynamodb: DynamoDBClient
+    chat: MemoryChat, upstream: FakeUpstream
 ) -> None:
     org = f"org-{chat.models['m-openai'][:8]}"
     upstream.script(chat.models["m-openai"], Script(chunks=["ok"], usage=(5, 1)))
-    Ledger(chat.settings.accounts_table, dynamodb).grant(org, 1_000_000)
+    chat.stores.ledger.grant(org, 1_000_000)
     # Twenty at once, as many environments would send them; then one more.
     await well_inside_a_minute()
     outcomes: list[int] = []
 
     async def one() -> None:
-        outcomes.append((await stream_chat(chat.url, {"message": "Hi"}, org=org)).status)
+        outcomes.append((await stream_chat(chat, {"message": "Hi"}, org=org)).status)
 
     async with anyio.create_task_group() as group:
         for _ in range(20):
             group.start_soon(one)
     assert outcomes == [200] * 20
-    calls, events = len(upstream.requests), usage_count(chat, dynamodb, org)
-    balance = Ledger(chat.settings.accounts_table, dynamodb).balance(org)
+    calls, events = len(upstream.requests), usage_count(chat, org)
+    balance = chat.stores.ledger.balance(org)
 
-    refused = await stream_chat(chat.url, {"message": "Hi"}, org=org)
+    refused = await stream_chat(chat, {"message": "Hi"}, org=org)
 
     assert refused.status == 429
     error = refused.body["error"]
@@ -91,23 +89,23 @@ async def test_the_21st_request_in_a_minute_is_429_and_consumes_nothing(
     assert 1 <= int(refused.headers["retry-after"]) <= 60
     # Nothing was consumed: no provider call, no usage, no charge, no stored message.
     assert len(upstream.requests) == calls
-    assert usage_count(chat, dynamodb, org) == events
-    assert Ledger(chat.settings.accounts_table, dynamodb).balance(org) == balance
-    async with httpx.AsyncClient() as client:
-        listed = await client.get(f"{chat.url}/v1/conversations", headers=bearer(org_id=org))
+    assert usage_count(chat, org) == events
+    assert chat.stores.ledger.balance(org) == balance
+    async with chat.client() as client:
+        listed = await client.get("/v1/conversations", headers=bearer(org_id=org))
     assert len(listed.json()["conversations"]) == 20
     # Another user of the same org is counted apart.
-    assert (await stream_chat(chat.url, {"message": "Hi"}, user="other", org=org)).status == 200
+    assert (await stream_chat(chat, {"message": "Hi"}, user="other", org=org)).status == 200
 
 
 async def test_a_race_of_many_requests_admits_exactly_the_limit(
-    chat: ChatServer, upstream: FakeUpstream
+    chat: MemoryChat, upstream: FakeUpstream
 ) -> None:
     org = f"race-{chat.models['m-openai'][:8]}"
     upstream.script(chat.models["m-openai"], Script(chunks=["ok"]))
-    async with httpx.AsyncClient() as client:
+    async with chat.client() as client:
         response = await client.patch(
-            f"{chat.url}/v1/org/settings",
+            "/v1/org/settings",
             json={"rate_limits": {"user_per_minute": 0, "org_per_minute": 7}},
             headers=bearer("admin", org_id=org, scopes="org:manage"),
         )
@@ -116,7 +114,7 @@ async def test_a_race_of_many_requests_admits_exactly_the_limit(
     await well_inside_a_minute()
 
     async def one(user: int) -> None:
-        streamed = await stream_chat(chat.url, {"message": "Hi"}, user=f"u{user}", org=org)
+        streamed = await stream_chat(chat, {"message": "Hi"}, user=f"u{user}", org=org)
         statuses.append(streamed.status)
 
     async with anyio.create_task_group() as group:

@@ -1,5 +1,6 @@
 """Smart defaults in the chat stream's ``meta``: the caller's preferences for the request's
-panel, with their source, on a live chat server (moto, the fake upstreams)."""
+panel, with their source, through the chat app in-process on memory stores (and on a live
+server over moto where a DynamoDB read is made to fail or wait), the fake upstreams behind."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from parley.errors import ServiceUnavailable
 from parley.preferences import smart
 from parley.preferences.repository import LearnedValue, PreferencesRepository
 from parley.preferences.smart import SmartDefaults
+from parley.state.versioned import VersionedTable
 from tests.fakes.upstreams import FakeUpstream, Script
 from tests.support.asgi import bearer, client_for
-from tests.support.chat import ChatServer, StartChat, stream_chat
+from tests.support.chat import ChatTarget, MemoryChat, StartChat, stream_chat
 from tests.support.clients import ClientProxy
 
 if TYPE_CHECKING:
@@ -25,36 +27,41 @@ if TYPE_CHECKING:
 
     from parley.config import Settings
     from parley.preferences.repository import StoredPreferences
+    from parley.state.versioned import VersionedItems
 
 pytestmark = pytest.mark.anyio
 
 
 async def put_preferences(
-    settings: Settings, dynamodb: DynamoDBClient, user: str, body: dict[str, Any]
+    settings: Settings, documents: VersionedItems, user: str, body: dict[str, Any]
 ) -> None:
-    app = create_preferences_app(settings, client=dynamodb)
+    """Through the preferences function's app, on the documents the chat reads."""
+    app = create_preferences_app(settings, documents=documents)
     async with client_for(app) as http:
         response = await http.put("/v1/preferences", headers=bearer(user), json=body)
     assert response.status_code == 200, response.text
 
 
 async def meta_of(
-    chat: ChatServer, upstream: FakeUpstream, body: dict[str, Any], **kwargs: Any
+    chat: ChatTarget, upstream: FakeUpstream, body: dict[str, Any], **kwargs: Any
 ) -> dict[str, Any]:
     upstream.script(chat.models["m-openai"], Script(chunks=["Sure."], usage=(5, 1)))
-    streamed = await stream_chat(chat.url, body, **kwargs)
+    streamed = await stream_chat(chat, body, **kwargs)
     assert streamed.types == ["meta", "token", "done"], streamed.events
     meta: dict[str, Any] = streamed.events[0]
     return meta
 
 
 async def test_a_preference_the_user_set_is_in_meta_for_a_matching_message(
-    chat: ChatServer, upstream: FakeUpstream, settings: Settings, dynamodb: DynamoDBClient
+    chat: MemoryChat, upstream: FakeUpstream
 ) -> None:
     await put_preferences(
-        settings, dynamodb, "alice", {"preferences": {"pictures": {"defaultStyle": "watercolor"}}}
+        chat.settings,
+        chat.stores.documents,
+        "alice",
+        {"preferences": {"pictures": {"defaultStyle": "watercolor"}}},
     )
-    PreferencesRepository(settings.accounts_table, client=dynamodb).learn(
+    PreferencesRepository(chat.stores.documents).learn(
         "default",
         "alice",
         {"pictures.defaultProvider": LearnedValue("dalle", 0.82, 9, "2026-12-01T09:00:00.000Z")},
@@ -72,10 +79,13 @@ async def test_a_preference_the_user_set_is_in_meta_for_a_matching_message(
 
 
 async def test_the_requested_panel_wins_over_the_message(
-    chat: ChatServer, upstream: FakeUpstream, settings: Settings, dynamodb: DynamoDBClient
+    chat: MemoryChat, upstream: FakeUpstream
 ) -> None:
     await put_preferences(
-        settings, dynamodb, "alice", {"preferences": {"video": {"defaultDuration": 12}}}
+        chat.settings,
+        chat.stores.documents,
+        "alice",
+        {"preferences": {"video": {"defaultDuration": 12}}},
     )
     meta = await meta_of(
         chat, upstream, {"message": "make me a picture of a cat", "panel": "video"}, user="alice"
@@ -88,10 +98,13 @@ async def test_the_requested_panel_wins_over_the_message(
 
 
 async def test_another_user_gets_no_values_and_an_unrelated_message_no_panel(
-    chat: ChatServer, upstream: FakeUpstream, settings: Settings, dynamodb: DynamoDBClient
+    chat: MemoryChat, upstream: FakeUpstream
 ) -> None:
     await put_preferences(
-        settings, dynamodb, "alice", {"preferences": {"pictures": {"defaultStyle": "watercolor"}}}
+        chat.settings,
+        chat.stores.documents,
+        "alice",
+        {"preferences": {"pictures": {"defaultStyle": "watercolor"}}},
     )
     bob = await meta_of(chat, upstream, {"message": "make me a picture of a cat"}, user="bob")
     assert bob["smart_defaults"] == {"panel": "pictures", "detected_from": "message", "values": {}}
@@ -104,15 +117,18 @@ async def test_another_user_gets_no_values_and_an_unrelated_message_no_panel(
 
 
 async def test_a_replayed_answer_gives_the_same_meta(
-    chat: ChatServer, upstream: FakeUpstream, settings: Settings, dynamodb: DynamoDBClient
+    chat: MemoryChat, upstream: FakeUpstream
 ) -> None:
     await put_preferences(
-        settings, dynamodb, "alice", {"preferences": {"pictures": {"defaultStyle": "watercolor"}}}
+        chat.settings,
+        chat.stores.documents,
+        "alice",
+        {"preferences": {"pictures": {"defaultStyle": "watercolor"}}},
     )
     body = {"message": "draw a logo"}
     key = {"Idempotency-Key": "smart-1"}
     first = await meta_of(chat, upstream, body, user="alice", headers=key)
-    replayed = await stream_chat(chat.url, body, user="alice", headers=key)
+    replayed = await stream_chat(chat, body, user="alice", headers=key)
     assert replayed.events[-1]["replayed"] is True
     assert replayed.events[0]["smart_defaults"] == first["smart_defaults"]
     assert first["smart_defaults"]["values"]["defaultStyle"]["source"] == "user"
@@ -188,7 +204,10 @@ async def test_the_preferences_read_overlaps_the_providers_first_token_and_meta_
     start_chat: StartChat,
 ) -> None:
     await put_preferences(
-        settings, dynamodb, "alice", {"preferences": {"pictures": {"defaultStyle": "ink"}}}
+        settings,
+        VersionedTable(settings.accounts_table, client=dynamodb),
+        "alice",
+        {"preferences": {"pictures": {"defaultStyle": "ink"}}},
     )
     upstream.requests.clear()
     slow = PreferencesReadsWaitForTheProvider(dynamodb, upstream)

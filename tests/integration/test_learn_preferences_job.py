@@ -18,9 +18,9 @@ from parley.clock import iso_from_epoch
 from parley.ids import new_id
 from parley.preferences.job import LearnPreferencesJob
 from parley.preferences.repository import PreferencesRepository
-from parley.state import conversations as conversations_module
 from parley.state.conversation_keys import ACTIVITY_SHARDS, activity_shard
 from parley.state.conversations import ConversationRepository
+from parley.state.conversations import dynamodb as conversations_module
 from parley.state.items import to_item
 from tests.support.lambdas import LambdaContext, recorded_event
 

@@ -1,40 +1,42 @@
 """The OpenAI-compatible API driven by the official openai client, with a Parley token as its
-API key, against a real server wired to moto and the fake upstreams."""
+API key, against the chat app in-process (memory stores, the fake upstreams)."""
 
 from __future__ import annotations
 
 import datetime
 from typing import TYPE_CHECKING
 
-import httpx
 import openai
 import pytest
 
-from parley.state.usage import UsageRepository
 from tests.fakes.upstreams import FakeUpstream, Script
-from tests.support.asgi import bearer
+from tests.support.asgi import BASE_URL, bearer
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from mypy_boto3_dynamodb import DynamoDBClient
-
-    from tests.support.chat import ChatServer
+    from tests.support.chat import MemoryChat
 
 
 pytestmark = pytest.mark.anyio
 
 
+def sdk_for(chat: MemoryChat, api_key: str) -> openai.AsyncOpenAI:
+    """The official client, talking to the app in-process (its HTTP client is httpx's)."""
+    return openai.AsyncOpenAI(
+        api_key=api_key, base_url=f"{BASE_URL}/v1", http_client=chat.client(), max_retries=0
+    )
+
+
 @pytest.fixture
-async def client(chat: ChatServer) -> AsyncIterator[openai.AsyncOpenAI]:
-    token = bearer("sdk-user")["Authorization"].removeprefix("Bearer ")
-    sdk = openai.AsyncOpenAI(api_key=token, base_url=f"{chat.url}/v1", max_retries=0)
+async def client(chat: MemoryChat) -> AsyncIterator[openai.AsyncOpenAI]:
+    sdk = sdk_for(chat, bearer("sdk-user")["Authorization"].removeprefix("Bearer "))
     yield sdk
     await sdk.close()
 
 
 async def test_a_streamed_completion_with_usage(
-    client: openai.AsyncOpenAI, chat: ChatServer, upstream: FakeUpstream
+    client: openai.AsyncOpenAI, chat: MemoryChat, upstream: FakeUpstream
 ) -> None:
     upstream.script(chat.models["m-openai"], Script(chunks=["Hel", "lo", "!"], usage=(8, 3)))
     stream = await client.chat.completions.create(
@@ -57,7 +59,7 @@ async def test_a_streamed_completion_with_usage(
 
 
 async def test_a_whole_completion(
-    client: openai.AsyncOpenAI, chat: ChatServer, upstream: FakeUpstream
+    client: openai.AsyncOpenAI, chat: MemoryChat, upstream: FakeUpstream
 ) -> None:
     upstream.script(chat.models["m-anthropic"], Script(chunks=["Bonjour", " !"], usage=(6, 2)))
     completion = await client.chat.completions.create(
@@ -71,7 +73,7 @@ async def test_a_whole_completion(
 
 
 async def test_the_clients_system_prompt_and_history_reach_the_model(
-    client: openai.AsyncOpenAI, chat: ChatServer, upstream: FakeUpstream
+    client: openai.AsyncOpenAI, chat: MemoryChat, upstream: FakeUpstream
 ) -> None:
     model = chat.models["m-compat"]
     upstream.script(model, Script(chunks=["Green."]))
@@ -97,7 +99,7 @@ async def test_the_clients_system_prompt_and_history_reach_the_model(
 
 
 async def test_virtual_models_choose_by_mode(
-    client: openai.AsyncOpenAI, chat: ChatServer, upstream: FakeUpstream
+    client: openai.AsyncOpenAI, chat: MemoryChat, upstream: FakeUpstream
 ) -> None:
     model = chat.models["m-openai"]
     upstream.script(model, Script(chunks=["routed"]))
@@ -113,7 +115,7 @@ async def test_virtual_models_choose_by_mode(
 
 
 async def test_a_failed_call_is_an_error_status_never_an_empty_success(
-    client: openai.AsyncOpenAI, chat: ChatServer, upstream: FakeUpstream
+    client: openai.AsyncOpenAI, chat: MemoryChat, upstream: FakeUpstream
 ) -> None:
     upstream.script(chat.models["m-openai"], Script(http_status=503))
     with pytest.raises(openai.APIStatusError) as raised:
@@ -125,7 +127,7 @@ async def test_a_failed_call_is_an_error_status_never_an_empty_success(
 
 
 async def test_a_stream_that_breaks_raises_in_the_client(
-    client: openai.AsyncOpenAI, chat: ChatServer, upstream: FakeUpstream
+    client: openai.AsyncOpenAI, chat: MemoryChat, upstream: FakeUpstream
 ) -> None:
     upstream.script(chat.models["m-openai"], Script(chunks=["a", "b", "c"], error_after=1))
     stream = await client.chat.completions.create(
@@ -163,10 +165,8 @@ async def test_more_than_one_choice_is_422(client: openai.AsyncOpenAI) -> None:
         )
 
 
-async def test_a_bad_key_is_401(chat: ChatServer) -> None:
-    sdk = openai.AsyncOpenAI(
-        api_key="sk-not-a-parley-token", base_url=f"{chat.url}/v1", max_retries=0
-    )
+async def test_a_bad_key_is_401(chat: MemoryChat) -> None:
+    sdk = sdk_for(chat, "sk-not-a-parley-token")
     with pytest.raises(openai.AuthenticationError):
         await sdk.models.list()
     await sdk.close()
@@ -178,19 +178,17 @@ async def test_the_model_list_is_readable_by_the_client(client: openai.AsyncOpen
 
 
 async def test_compatible_calls_store_no_conversation_but_record_usage(
-    client: openai.AsyncOpenAI, chat: ChatServer, upstream: FakeUpstream, dynamodb: DynamoDBClient
+    client: openai.AsyncOpenAI, chat: MemoryChat, upstream: FakeUpstream
 ) -> None:
     upstream.script(chat.models["m-openai"], Script(chunks=["x"], usage=(4, 1)))
     await client.chat.completions.create(
         model="m-openai", messages=[{"role": "user", "content": "hi"}]
     )
-    async with httpx.AsyncClient() as http:
-        listed = await http.get(f"{chat.url}/v1/conversations", headers=bearer("sdk-user"))
+    async with chat.client() as http:
+        listed = await http.get("/v1/conversations", headers=bearer("sdk-user"))
     assert listed.json()["conversations"] == []
     today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
-    usage = UsageRepository(chat.settings.usage_table, client=dynamodb).for_org_day(
-        "default", today
-    )
+    usage = chat.stores.usage.for_org_day("default", today)
     assert [(e.endpoint, e.user_id, e.input_tokens, e.conversation_id) for e in usage] == [
         ("completions", "sdk-user", 4, None)
     ]

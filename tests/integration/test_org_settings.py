@@ -31,6 +31,7 @@ from parley.orgs.repository import OrgSettingsRepository, StoredSettings
 from parley.orgs.settings import OrgSettings
 from parley.providers.catalog import load_catalog
 from parley.state.items import from_item
+from parley.state.versioned import VersionedTable
 from tests.support.asgi import bearer, client_for
 from tests.support.clients import ClientProxy, ItemReadsMeet
 from tests.support.clock import FakeClock
@@ -487,7 +488,9 @@ async def test_the_cache_reads_the_repository(repo: OrgSettingsRepository) -> No
 
 
 def org_app(settings: Settings, client: Any) -> FastAPI:
-    orgs = org_parts(settings, client, catalog=load_catalog())
+    orgs = org_parts(
+        settings, VersionedTable(settings.accounts_table, client=client), catalog=load_catalog()
+    )
     budget = BudgetCollaborators(
         ledger=AsyncLedger(Ledger(settings.accounts_table, client)), org_settings=orgs.settings
     )

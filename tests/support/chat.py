@@ -1,5 +1,6 @@
-"""A chat app on a real loopback server, wired to moto, the fake upstreams and a catalog of
-its own, and a reader for its event streams."""
+"""The chat app, wired to the fake upstreams and a catalog of its own: on a real loopback
+server in front of moto (``ChatServer``), or in this process on memory stores
+(``MemoryChat``: no moto, no server); and a reader for its event streams."""
 
 from __future__ import annotations
 
@@ -8,24 +9,27 @@ import json
 from collections.abc import Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 import yaml
 
 from parley.apps.chat import ChatBackends, create_chat_app
+from parley.apps.stores import memory_stores
 from parley.budget.ratelimit.memory import MemoryRateLimiter
+from parley.config import Settings
 from parley.hot.memory import MemoryHotStore
-from tests.support.asgi import bearer
+from tests.support.asgi import bearer, streaming_client_for
 from tests.support.servers import LiveServer
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from fastapi import FastAPI
     from mypy_boto3_dynamodb import DynamoDBClient
 
+    from parley.apps.stores import Stores
     from parley.budget.ratelimit import RateLimiter
-    from parley.config import Settings
     from parley.hot.base import HotStore
     from tests.fakes.upstreams import FakeUpstream
 
@@ -129,6 +133,17 @@ def unique_prefix(nodeid: str) -> str:
     return hashlib.sha1(nodeid.encode()).hexdigest()[:12]  # noqa: S324 (a name, not security)
 
 
+class ChatTarget(Protocol):
+    """A chat app a test talks to, wherever it runs."""
+
+    models: dict[str, str]  # catalog name -> upstream model id
+    settings: Settings
+
+    def client(self) -> httpx.AsyncClient:
+        """A client whose paths are the app's (``/v1/chat/stream``); close it after use."""
+        ...
+
+
 @dataclass
 class ChatServer:
     server: LiveServer
@@ -139,25 +154,43 @@ class ChatServer:
     def url(self) -> str:
         return self.server.url
 
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, timeout=30)
+
+
+@dataclass
+class MemoryChat:
+    """The whole chat app in this process, on memory stores and the memory hot store."""
+
+    app: FastAPI
+    models: dict[str, str]  # catalog name -> upstream model id
+    settings: Settings
+    stores: Stores
+    hot: HotStore
+
+    def client(self) -> httpx.AsyncClient:
+        return streaming_client_for(self.app)
+
 
 # ``start_chat(client=..., **options)`` (tests/integration/conftest.py): a server per call.
 StartChat = Callable[..., "ChatServer"]
+# ``start_memory_chat(stores=..., **options)``: an app per call, on the stores given or new.
+StartMemoryChat = Callable[..., "MemoryChat"]
 
 
-def start_chat_server(
+def configured_for(
     settings: Settings,
-    dynamodb: DynamoDBClient,
     upstream: FakeUpstream,
     tmp_path: Path,
     nodeid: str,
     *,
-    hot: HotStore | None = None,
-    limiter: RateLimiter | None = None,
     routing: dict[str, list[str]] | None = None,
     backup: FakeUpstream | None = None,
     base_urls: dict[str, str] | None = None,
     **overrides: Any,
-) -> ChatServer:
+) -> tuple[Settings, dict[str, str]]:
+    """``settings`` with a catalog of the test's own models (``write_catalog``) and the
+    ``overrides``; and catalog name -> upstream model id."""
     models = write_catalog(
         tmp_path / "models.yaml",
         upstream,
@@ -173,14 +206,57 @@ def start_chat_server(
             **overrides,
         }
     )
-    backends = ChatBackends(
-        dynamodb=dynamodb,
+    return configured, models
+
+
+def fake_backends(
+    *, hot: HotStore | None = None, limiter: RateLimiter | None = None, **others: Any
+) -> ChatBackends:
+    """Backends in this process (the hot store and the limiter in memory unless given), with
+    the key every fake upstream accepts."""
+    return ChatBackends(
         hot=hot or MemoryHotStore(),
         limiter=limiter or MemoryRateLimiter(),
         environ={"FAKE_KEY": "fake-key"},
+        **others,
     )
-    app = create_chat_app(configured, backends)
+
+
+def start_chat_server(
+    settings: Settings,
+    dynamodb: DynamoDBClient,
+    upstream: FakeUpstream,
+    tmp_path: Path,
+    nodeid: str,
+    *,
+    hot: HotStore | None = None,
+    limiter: RateLimiter | None = None,
+    **options: Any,
+) -> ChatServer:
+    configured, models = configured_for(settings, upstream, tmp_path, nodeid, **options)
+    app = create_chat_app(configured, fake_backends(hot=hot, limiter=limiter, dynamodb=dynamodb))
     return ChatServer(LiveServer(app).start(), models, configured)
+
+
+def memory_chat_app(
+    upstream: FakeUpstream,
+    tmp_path: Path,
+    nodeid: str,
+    *,
+    stores: Stores | None = None,
+    hot: HotStore | None = None,
+    limiter: RateLimiter | None = None,
+    **options: Any,
+) -> MemoryChat:
+    """The chat app on ``stores`` (new memory stores unless given: another app on the same
+    stores is another Lambda environment of one deployment)."""
+    configured, models = configured_for(
+        Settings(env="development"), upstream, tmp_path, nodeid, **options
+    )
+    stores = stores or memory_stores(configured)
+    hot = hot or MemoryHotStore()
+    app = create_chat_app(configured, fake_backends(hot=hot, limiter=limiter, stores=stores))
+    return MemoryChat(app, models, configured, stores, hot)
 
 
 @dataclass
@@ -209,7 +285,7 @@ class Streamed:
 
 
 async def stream_chat(
-    url: str,
+    chat: ChatTarget | str,
     body: dict[str, Any] | bytes,
     *,
     user: str = "user-1",
@@ -217,14 +293,16 @@ async def stream_chat(
     stop_after_tokens: int | None = None,
     headers: dict[str, str] | None = None,
 ) -> Streamed:
-    """POST /v1/chat/stream and read it as a fetch-based client would, line by line."""
+    """POST /v1/chat/stream and read it as a fetch-based client would, line by line. ``chat``:
+    the app, or the URL of a server."""
     headers = {**bearer(user, org_id=org), "Content-Type": "application/json", **(headers or {})}
     content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    client = (
+        httpx.AsyncClient(base_url=chat, timeout=30) if isinstance(chat, str) else chat.client()
+    )
     async with (
-        httpx.AsyncClient(timeout=30) as client,
-        client.stream(
-            "POST", f"{url}/v1/chat/stream", content=content, headers=headers
-        ) as response,
+        client,
+        client.stream("POST", "/v1/chat/stream", content=content, headers=headers) as response,
     ):
         result = Streamed(response.status_code, dict(response.headers))
         if response.status_code != 200:

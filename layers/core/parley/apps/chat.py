@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING
 
 from parley.apps.orgs import org_parts
 from parley.apps.parts import Parts, build_app
+from parley.apps.stores import dynamodb_stores
 from parley.budget.api import router as budget_router
 from parley.budget.collaborators import BudgetCollaborators
-from parley.budget.ledger import AsyncLedger, Ledger
+from parley.budget.ledger import AsyncLedger
 from parley.budget.ratelimit import create_rate_limiter
 from parley.chat.billing import Charges
 from parley.chat.edge.api import router as chat_router
@@ -35,9 +36,6 @@ from parley.routing.breaker import BreakerPolicy, CircuitBreaker
 from parley.routing.failover import Failover
 from parley.routing.retry import RetryPolicy
 from parley.secrets import SecretStore
-from parley.state.client import dynamodb_client
-from parley.state.conversations import ConversationRepository
-from parley.state.usage import UsageRepository
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -45,6 +43,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
     from mypy_boto3_dynamodb import DynamoDBClient
 
+    from parley.apps.stores import Stores
     from parley.budget.ratelimit import RateLimiter
     from parley.config import Settings
     from parley.hot.base import HotStore
@@ -58,6 +57,9 @@ class ChatBackends:
     """Clients the chat app talks to; each defaults to the one the settings describe."""
 
     dynamodb: DynamoDBClient | None = None
+    # What requests store (``parley.apps.stores``); default: the settings' tables, through
+    # ``dynamodb``.
+    stores: Stores | None = None
     hot: HotStore | None = None
     limiter: RateLimiter | None = None
     secrets: SecretStore | None = None
@@ -83,7 +85,7 @@ def chat_parts(
     """The chat function's routes and collaborators. ``org_settings``: a cache of org settings
     to share (the development server's other routes read the same one)."""
     backends = backends or ChatBackends()
-    client = backends.dynamodb or dynamodb_client()
+    stores = backends.stores or dynamodb_stores(settings, backends.dynamodb)
     hot = backends.hot or create_hot_store(settings)
     limiter = backends.limiter or create_rate_limiter(settings)
     secrets = backends.secrets
@@ -98,12 +100,11 @@ def chat_parts(
         local_token_delay_seconds=settings.local_token_delay_seconds,
     )
     catalog = load_catalog(settings.models_file)
-    ledger = AsyncLedger(Ledger(settings.accounts_table, client))
-    orgs = org_parts(settings, client, catalog=catalog, cache=org_settings)
+    ledger = AsyncLedger(stores.ledger)
+    orgs = org_parts(settings, stores.documents, catalog=catalog, cache=org_settings)
     cache = orgs.settings
-    conversations = ConversationRepository(settings.conversations_table, client=client)
     memory = ConversationMemory(
-        conversations,
+        stores.conversations,
         hot,
         context_messages=settings.context_messages,
         cache_seconds=settings.context_cache_seconds,
@@ -120,17 +121,13 @@ def chat_parts(
             limiter=limiter,
             charges=charges,
             cache=responses,
-            preferences=SmartDefaults(
-                PreferencesRepository(settings.accounts_table, client=client)
-            ),
+            preferences=SmartDefaults(PreferencesRepository(stores.documents)),
         ),
         catalog=catalog,
         registry=registry,
         memory=memory,
         accounting=Accounting(
-            UsageRepository(
-                settings.usage_table, retention_days=settings.usage_retention_days, client=client
-            ),
+            stores.usage,
             namespace=settings.metrics_namespace,
             service=settings.service_name,
         ),
@@ -145,7 +142,7 @@ def chat_parts(
             in_progress_ttl_seconds=settings.stream_max_seconds + 60,
             result_ttl_seconds=settings.idempotency_ttl_seconds,
         ),
-        conversations=conversations,
+        conversations=stores.conversations,
         heartbeat_seconds=settings.stream_heartbeat_seconds,
     )
     return Parts(

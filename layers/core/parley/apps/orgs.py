@@ -10,34 +10,35 @@ from parley.orgs.collaborators import OrgCollaborators
 from parley.orgs.repository import OrgSettingsRepository
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-
     from parley.config import Settings
     from parley.providers.catalog import Catalog
+    from parley.state.versioned import VersionedItems
 
 __all__ = ["org_parts", "org_settings_cache"]
 
 
 def org_settings_cache(
-    settings: Settings, client: DynamoDBClient | None, *, seconds: float | None = None
+    settings: Settings, documents: VersionedItems, *, seconds: float | None = None
 ) -> OrgSettingsCache:
-    """A cache of each org's settings, kept ``seconds`` (the settings' default)."""
+    """A cache of each org's settings (kept in ``documents``), kept ``seconds`` (the
+    settings' default)."""
     return OrgSettingsCache(
-        OrgSettingsRepository(settings.accounts_table, client=client),
+        OrgSettingsRepository(documents),
         ttl_seconds=settings.org_settings_cache_seconds if seconds is None else seconds,
     )
 
 
 def org_parts(
     settings: Settings,
-    client: DynamoDBClient | None,
+    documents: VersionedItems,
     *,
     catalog: Catalog,
     cache: OrgSettingsCache | None = None,
 ) -> OrgCollaborators:
-    """The org settings API's collaborators; ``cache``: one to share, else a new one."""
+    """The org settings API's collaborators, on the settings kept in ``documents``; ``cache``:
+    one to share, else a new one."""
     return OrgCollaborators(
-        settings=cache or org_settings_cache(settings, client),
-        repository=OrgSettingsRepository(settings.accounts_table, client=client),
+        settings=cache or org_settings_cache(settings, documents),
+        repository=OrgSettingsRepository(documents),
         model_names=frozenset(catalog.names()),
     )

@@ -1,9 +1,10 @@
 """Conversation memory: the last N messages as context, and storing each exchange.
 
-DynamoDB is the source of truth. A copy of each conversation's recent messages lives in the
-hot store for ``context_cache_seconds`` under a key derived from the owner, so a cache hit is
-both the context and proof of ownership, in one read. The cache is only an optimisation: when
-the hot store fails, memory falls back to DynamoDB and the chat goes on.
+The conversation store (DynamoDB, deployed) is the source of truth. A copy of each
+conversation's recent messages lives in the hot store for ``context_cache_seconds`` under a key
+derived from the owner, so a cache hit is both the context and proof of ownership, in one read.
+The cache is only an optimisation: when the hot store fails, memory falls back to the store and
+the chat goes on.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from parley.telemetry import logger
 if TYPE_CHECKING:
     from parley.auth.identity import Identity
     from parley.hot.base import HotStore
-    from parley.state.conversations import ConversationRepository, MessageStatus, Role
+    from parley.state.conversations import ConversationStore, MessageStatus, Role
 
 __all__ = ["ConversationMemory"]
 
@@ -30,7 +31,7 @@ _TITLE_LENGTH = 80
 class ConversationMemory:
     def __init__(
         self,
-        conversations: ConversationRepository,
+        conversations: ConversationStore,
         hot: HotStore,
         *,
         context_messages: int,

@@ -1,4 +1,4 @@
-"""After every provider call: one usage event in DynamoDB and one set of EMF metrics.
+"""After every provider call: one usage event in the usage store and one set of EMF metrics.
 
 Metrics are flushed by each request itself. Under the Lambda Web Adapter there is no handler
 for Powertools' decorator to wrap, and many requests share a process in ``parley dev``, so
@@ -19,13 +19,13 @@ from parley.telemetry import logger
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from parley.state.usage import UsageEvent, UsageRepository
+    from parley.state.usage import UsageEvent, UsageStore
 
 __all__ = ["Accounting"]
 
 
 class Accounting:
-    def __init__(self, usage: UsageRepository, *, namespace: str, service: str) -> None:
+    def __init__(self, usage: UsageStore, *, namespace: str, service: str) -> None:
         self._usage = usage
         self._namespace = namespace
         self._service = service

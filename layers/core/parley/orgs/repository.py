@@ -30,6 +30,7 @@ from parley.errors import ConfigurationError, PreconditionFailed, ValidationFail
 from parley.merge_patch import deep_merge
 from parley.orgs.settings import OrgSettings
 from parley.state.versioned import (
+    VersionedItems,
     VersionedTable,
     dump_document,
     load_document,
@@ -80,18 +81,20 @@ def effective_settings(overrides: dict[str, Any]) -> OrgSettings:
 
 
 class OrgSettingsRepository:
-    """Reads and conditional writes of the settings item (``parley.state.versioned``); every
-    read is one consistent GetItem, so a write is seen at once by the next read anywhere."""
+    """Reads and conditional writes of the settings item (``parley.state.versioned``), on any
+    ``VersionedItems``; every read is consistent (one GetItem in DynamoDB), so a write is seen
+    at once by the next read anywhere."""
 
     def __init__(
         self,
-        table_name: str,
+        table: str | VersionedItems,
         *,
         client: DynamoDBClient | None = None,
         clock: Callable[[], float] = time.time,
         attempts: int = 3,
     ) -> None:
-        self._items = VersionedTable(table_name, client=client)
+        # A table's name is that DynamoDB table (through ``client``); else the items to use.
+        self._items = VersionedTable(table, client=client) if isinstance(table, str) else table
         self._clock = clock
         self._attempts = attempts
 

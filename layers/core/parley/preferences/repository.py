@@ -27,6 +27,7 @@ from parley.merge_patch import deep_merge
 from parley.panels import DEFAULT_TIER, PanelRegistry, split_path
 from parley.preferences.stored import LearnedValue, StoredPreferences, explicit_value
 from parley.state.versioned import (
+    VersionedItems,
     VersionedTable,
     dump_document,
     load_document,
@@ -57,17 +58,19 @@ _TOP_LEVEL = ("preferences", "tier", "favorite_panels")
 
 
 class PreferencesRepository:
-    """Reads (one consistent GetItem) and conditional writes of a user's preferences item."""
+    """Reads (consistent: one GetItem in DynamoDB) and conditional writes of a user's
+    preferences item, on any ``VersionedItems``."""
 
     def __init__(
         self,
-        table_name: str,
+        table: str | VersionedItems,
         *,
         client: DynamoDBClient | None = None,
         clock: Callable[[], float] = time.time,
         attempts: int = 5,
     ) -> None:
-        self._items = VersionedTable(table_name, client=client)
+        # A table's name is that DynamoDB table (through ``client``); else the items to use.
+        self._items = VersionedTable(table, client=client) if isinstance(table, str) else table
         self._clock = clock
         self._attempts = attempts
 

@@ -20,6 +20,7 @@ __all__ = [
     "ACTIVITY_INDEX",
     "ACTIVITY_SHARDS",
     "OWNER_INDEX",
+    "OWNER_PAGE_KEY",
     "REPLY_INDEX",
     "activity_key",
     "activity_owner",
@@ -28,6 +29,7 @@ __all__ = [
     "conversation_pk",
     "message_sk",
     "owner_key",
+    "owner_sort_key",
     "reply_key",
 ]
 
@@ -35,6 +37,9 @@ OWNER_INDEX = "gsi1"
 REPLY_INDEX = "gsi2"
 ACTIVITY_INDEX = "gsi2"
 ACTIVITY_SHARDS = 8
+# The key of a conversation in the owner index, as a page cursor holds it: the table's key and
+# the index's.
+OWNER_PAGE_KEY = ("pk", "sk", "gsi1pk", "gsi1sk")
 
 
 def conversation_pk(conversation_id: str) -> str:
@@ -47,6 +52,11 @@ def message_sk(message_id: str) -> str:
 
 def owner_key(org_id: str, user_id: str) -> str:
     return f"OWNER#{org_id}#{user_id}"
+
+
+def owner_sort_key(updated_at: str, conversation_id: str) -> str:
+    """Where a conversation sorts in its owner's list: by its last activity, then its id."""
+    return f"{updated_at}#{conversation_id}"
 
 
 def reply_key(org_id: str, user_id: str, message_id: str) -> str:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from parley.apps.chat import chat_parts
+from parley.apps.chat import ChatBackends, chat_parts
 from parley.apps.dev.playground_api import Playground
 from parley.apps.dev.playground_api import router as playground_router
 from parley.apps.feedback import feedback_parts
 from parley.apps.orgs import org_settings_cache
 from parley.apps.parts import Parts, build_app
 from parley.apps.preferences import preferences_parts
+from parley.apps.stores import dynamodb_stores
 from parley.state.client import dynamodb_client
 
 if TYPE_CHECKING:
@@ -24,11 +25,12 @@ __all__ = ["create_dev_app"]
 
 def create_dev_app(settings: Settings, *, dev_token: str = "") -> FastAPI:
     client = dynamodb_client()
+    stores = dynamodb_stores(settings, client)
     # One cache of org settings for every route: an org change is seen by all at once.
-    org_settings = org_settings_cache(settings, client)
+    org_settings = org_settings_cache(settings, stores.documents)
     parts = (
-        chat_parts(settings, org_settings=org_settings)
-        + preferences_parts(settings, client, org_settings=org_settings)
+        chat_parts(settings, ChatBackends(stores=stores), org_settings=org_settings)
+        + preferences_parts(stores.documents, org_settings=org_settings)
         + feedback_parts(settings, client)
         + Parts(routers=(playground_router,), collaborators=(Playground(dev_token),))
     )

@@ -11,7 +11,7 @@ from parley.http.collaborators import collaborator
 if TYPE_CHECKING:
     from parley.chat.idempotency.store import IdempotencyStore
     from parley.chat.pipeline import ChatService
-    from parley.state.conversations import ConversationRepository
+    from parley.state.conversations import ConversationStore
 
 __all__ = ["Chat", "ChatCollaborators"]
 
@@ -20,7 +20,7 @@ __all__ = ["Chat", "ChatCollaborators"]
 class ChatCollaborators:
     service: ChatService
     idempotency: IdempotencyStore
-    conversations: ConversationRepository
+    conversations: ConversationStore
     # Idle seconds after which a stream sends a `: ping` comment.
     heartbeat_seconds: float
 

@@ -1,4 +1,4 @@
-"""Conversations and their messages (table ``ConversationsTable``).
+"""Conversations and their messages in DynamoDB (table ``ConversationsTable``).
 
 Keys (see docs/data-model.md):
     conversation  pk=CONV#<id>  sk=META        gsi1pk=OWNER#<org>#<user>  gsi1sk=<updated_at>#<id>
@@ -11,8 +11,7 @@ conversation of another user is reported exactly like a missing one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from parley.clock import now_iso
 from parley.errors import Conflict, NotFound
@@ -20,13 +19,25 @@ from parley.ids import new_id
 from parley.state.client import dynamodb_client
 from parley.state.conversation_keys import (
     OWNER_INDEX,
+    OWNER_PAGE_KEY,
     activity_key,
     activity_shard,
     activity_sort_key,
     conversation_pk,
     message_sk,
     owner_key,
+    owner_sort_key,
     reply_key,
+)
+from parley.state.conversations.base import (
+    Conversation,
+    ConversationBusy,
+    ConversationStore,
+    Message,
+    MessageStatus,
+    Role,
+    new_conversation,
+    new_message,
 )
 from parley.state.errors import dynamodb_errors
 from parley.state.items import from_item, to_item
@@ -43,78 +54,25 @@ if TYPE_CHECKING:
 
     from parley.auth.identity import Identity
 
-__all__ = [
-    "Conversation",
-    "ConversationBusy",
-    "ConversationRepository",
-    "Message",
-    "MessageStatus",
-    "Role",
-    "message_from_item",
-]
+__all__ = ["ConversationRepository", "message_from_item"]
 
 # A message write that collides with another writer of its conversation is tried this often.
 _TRANSACTION_ATTEMPTS = 4
 
-Role = Literal["user", "assistant", "system"]
-# The key of a conversation in the owner index: the table's key and the index's.
-OWNER_PAGE_KEY = ("pk", "sk", "gsi1pk", "gsi1sk")
-MessageStatus = Literal["complete", "incomplete"]
 
-
-class ConversationBusy(Conflict):
-    code = "conversation_busy"
-    retryable = True
-    default_message = "Another request is writing this conversation; retry shortly."
-
-    def __init__(self) -> None:
-        super().__init__(retry_after=1.0)
-
-
-@dataclass(frozen=True)
-class Conversation:
-    id: str
-    org_id: str
-    user_id: str
-    title: str
-    created_at: str
-    updated_at: str
-    message_count: int
-
-
-@dataclass(frozen=True)
-class Message:
-    id: str
-    conversation_id: str
-    role: Role
-    content: str
-    status: MessageStatus
-    created_at: str
-    metadata: dict[str, Any] = field(default_factory=dict)
-    # The latest feedback on a reply (``parley.feedback``): thumbs, rating, satisfaction.
-    feedback: dict[str, Any] | None = None
-
-
-class ConversationRepository:
+class ConversationRepository(ConversationStore):
     def __init__(self, table_name: str, *, client: DynamoDBClient | None = None) -> None:
         self._table = table_name
         self._client = client or dynamodb_client()
 
     def create(self, owner: Identity, *, title: str = "") -> Conversation:
-        now = now_iso()
-        conversation = Conversation(
-            id=new_id(),
-            org_id=owner.org_id,
-            user_id=owner.user_id,
-            title=title,
-            created_at=now,
-            updated_at=now,
-            message_count=0,
-        )
+        conversation = new_conversation(owner, new_id(), title, now_iso())
         with dynamodb_errors(self._table):
             self._client.put_item(
                 TableName=self._table,
-                Item=to_item(self._conversation_item(owner, conversation.id, title, now)),
+                Item=to_item(
+                    self._conversation_item(owner, conversation.id, title, conversation.created_at)
+                ),
                 ConditionExpression="attribute_not_exists(pk)",
             )
         return conversation
@@ -126,7 +84,7 @@ class ConversationRepository:
             "pk": _pk(conversation_id),
             "sk": "META",
             "gsi1pk": _owner_key(owner),
-            "gsi1sk": f"{now}#{conversation_id}",
+            "gsi1sk": owner_sort_key(now, conversation_id),
             **_activity(owner, conversation_id, now),
             "type": "conversation",
             "org_id": owner.org_id,
@@ -196,21 +154,18 @@ class ConversationRepository:
         message_id: str | None = None,
         new_conversation_title: str | None = None,
     ) -> Message:
-        """Store a message and touch its conversation in one transaction: both or neither.
-
-        With ``new_conversation_title`` the conversation is created by the same transaction
-        (and the call fails with Conflict if that id exists), so a first message never exists
-        without its conversation, nor a conversation without its first message."""
-        now = now_iso()
-        message = Message(
-            id=message_id or new_id(),
-            conversation_id=conversation_id,
+        # One transaction: the message, and the conversation's update (or, with
+        # ``new_conversation_title``, its creation).
+        message = new_message(
+            conversation_id,
             role=role,
             content=content,
             status=status,
-            created_at=now,
-            metadata=dict(metadata or {}),
+            metadata=metadata,
+            message_id=message_id,
+            now=now_iso(),
         )
+        now = message.created_at
         item = {
             "pk": _pk(conversation_id),
             "sk": message_sk(message.id),
@@ -249,7 +204,7 @@ class ConversationRepository:
             "ExpressionAttributeValues": to_item(
                 {
                     ":now": now,
-                    ":order": f"{now}#{conversation_id}",
+                    ":order": owner_sort_key(now, conversation_id),
                     ":active": activity["gsi2pk"],
                     ":who": activity["gsi2sk"],
                     ":one": 1,
@@ -288,6 +243,8 @@ class ConversationRepository:
 
     def recent_messages(self, conversation_id: str, *, limit: int) -> list[Message]:
         """The last ``limit`` messages, oldest first. The caller has checked ownership."""
+        if limit < 1:  # PARLEY_CONTEXT_MESSAGES=0: no context; a Query's Limit must be 1 or more
+            return []
         with dynamodb_errors(self._table):
             response = self._client.query(
                 TableName=self._table,

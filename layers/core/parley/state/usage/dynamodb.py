@@ -1,4 +1,5 @@
-"""Per-call usage events (table ``UsageTable``): one record per provider call, written once.
+"""Per-call usage events in DynamoDB (table ``UsageTable``): one record per provider call,
+written once.
 
 Keys (docs/data-model.md):
     pk=ORG#<org>#DAY#<yyyy-mm-dd>   sk=<created_at>#<request id>#<attempt>
@@ -9,8 +10,8 @@ Events expire after the retention period (TTL on ``expires_at``); reads skip exp
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -18,63 +19,35 @@ from parley.clock import iso_from_epoch
 from parley.state.client import dynamodb_client
 from parley.state.errors import dynamodb_errors, error_code
 from parley.state.items import from_item, to_item
+from parley.state.usage.base import UsageEvent, UsageStore, event_order, usage_event
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mypy_boto3_dynamodb import DynamoDBClient
 
-__all__ = ["UsageEvent", "UsageRepository"]
-
-Endpoint = Literal["stream", "completions"]
+__all__ = ["UsageRepository"]
 
 
-@dataclass(frozen=True)
-class UsageEvent:
-    request_id: str
-    org_id: str
-    user_id: str
-    provider: str
-    model: str
-    endpoint: Endpoint
-    input_tokens: int
-    output_tokens: int
-    usage_estimated: bool
-    cost_usd: float
-    latency_ms: float
-    success: bool
-    ttft_ms: float | None = None
-    error_code: str | None = None
-    finish_reason: str | None = None
-    task_type: str | None = None
-    conversation_id: str | None = None
-    message_id: str | None = None
-    attempt: int = 0  # 0 for the request's first provider call, then each retry or failover
-    failover: bool = False  # this call was made because an earlier one failed
-    cached: bool = False  # answered from the response cache: no provider call, no tokens
-    route: str | None = None  # light, standard, heavy, long_context, cheap, smart or named
-    tier: str | None = None
-    mode: str | None = None
-    complexity: float | None = None
-    route_reason: str | None = None
-    created_at: float = 0.0  # epoch seconds; 0 means "now" when recorded
-
-
-class UsageRepository:
+class UsageRepository(UsageStore):
     def __init__(
         self,
         table_name: str,
         *,
         retention_days: int = 90,
         client: DynamoDBClient | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._table = table_name
         self._retention_seconds = retention_days * 86_400
         self._client = client or dynamodb_client()
+        self._clock = clock
 
     def record(self, event: UsageEvent) -> bool:
         """Store the event; False (and nothing written) when it was already recorded."""
-        created = event.created_at or time.time()
+        created = event.created_at or self._clock()
         stamp = iso_from_epoch(created)
-        order = f"{stamp}#{event.request_id}#{event.attempt}"
+        order = event_order(stamp, event)
         values = {k: v for k, v in asdict(event).items() if v is not None}
         item = {
             **values,
@@ -100,7 +73,7 @@ class UsageRepository:
 
     def for_org_day(self, org_id: str, day: str) -> list[UsageEvent]:
         """Every live event of one org on one UTC day (``yyyy-mm-dd``), oldest first."""
-        now = int(time.time())
+        now = int(self._clock())
         events: list[UsageEvent] = []
         query: dict[str, Any] = {
             "TableName": self._table,
@@ -110,16 +83,9 @@ class UsageRepository:
         }
         with dynamodb_errors(self._table):
             for page in self._client.get_paginator("query").paginate(**query):
-                events += [_event(from_item(item)) for item in page.get("Items", [])]
+                events += [usage_event(from_item(item)) for item in page.get("Items", [])]
         return events
 
 
 def _day_key(org_id: str, stamp: str) -> str:
     return f"ORG#{org_id}#DAY#{stamp[:10]}"
-
-
-_FIELDS = set(UsageEvent.__dataclass_fields__)
-
-
-def _event(item: dict[str, Any]) -> UsageEvent:
-    return UsageEvent(**{k: v for k, v in item.items() if k in _FIELDS})

@@ -1,13 +1,7 @@
-"""Token balances, reservations and daily spend caps, exact across Lambda environments
-(table ``AccountsTable``; items in docs/data-model.md).
-
-Why reserve, then settle: a call's real cost is known only when its stream ends, and many
-environments spend from one balance at once. So each request first holds an estimate, with one
-transaction that takes it off the org's balance (``balances``), adds it to the user's day
-(``spend``) and opens the request's reservation (``reservations``): a balance or cap that
-cannot cover it refuses the whole transaction. Afterwards another transaction settles with the
-real usage, giving back or charging the difference while it flips the reservation to settled,
-so a retried settle charges nothing twice and the balance never goes negative.
+"""The ledger in DynamoDB (table ``AccountsTable``; items in docs/data-model.md), exact across
+Lambda environments: each hold and each settlement is one transaction built from the writes of
+``balances``, ``spend`` and ``reservations``, whose conditions refuse what the balance, the cap
+or the reservation's state does not allow.
 """
 
 from __future__ import annotations
@@ -15,15 +9,18 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import replace
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
-import anyio.to_thread
-
 from parley.budget import balances, reservations, spend
-from parley.budget.reservations import Reservation, Settlement
+from parley.budget.ledger.base import (
+    LedgerStore,
+    check_grant,
+    check_usage,
+    new_hold,
+    payment_required,
+)
 from parley.budget.spend import MICROS_PER_USD, SpendCapReached
-from parley.errors import Conflict, PaymentRequired, ServiceUnavailable
+from parley.errors import Conflict, ServiceUnavailable
 from parley.state.client import dynamodb_client
 from parley.state.errors import dynamodb_errors
 from parley.state.transactions import CONDITION_FAILED, back_off, transact_write
@@ -33,14 +30,17 @@ if TYPE_CHECKING:
 
     from mypy_boto3_dynamodb import DynamoDBClient
 
-__all__ = ["AsyncLedger", "Ledger"]
+    from parley.budget.reservations import Reservation, Settlement
+    from parley.errors import PaymentRequired
+
+__all__ = ["Ledger"]
 
 _DAY_SECONDS = 86_400
 # The parts of a request that hold attribute values; the builders write them as plain values.
 _VALUE_PARTS = ("Key", "Item", "ExpressionAttributeValues")
 
 
-class Ledger:
+class Ledger(LedgerStore):
     """The sync repository; ``AsyncLedger`` runs it off the event loop."""
 
     def __init__(
@@ -63,12 +63,10 @@ class Ledger:
     # Reads -------------------------------------------------------------------------------
 
     def balance(self, org_id: str) -> int | None:
-        """The org's token balance; None when it has none (the org is unmetered)."""
         item = self._get(balances.balance_key(org_id))
         return None if item is None else int(item.get("tokens", 0))
 
     def spent_today(self, org_id: str, user_id: str) -> float:
-        """The user's settled spend on the current UTC day, in USD (running calls excluded)."""
         item = self._get(spend.spend_key(org_id, user_id, spend.utc_day(self._clock())))
         return 0.0 if item is None else int(item.get("spent_micros", 0)) / MICROS_PER_USD
 
@@ -79,10 +77,7 @@ class Ledger:
     # Writes ------------------------------------------------------------------------------
 
     def grant(self, org_id: str, tokens: int) -> int:
-        """Add tokens to the org's balance, creating it (which meters the org); the new
-        balance."""
-        if tokens < 0:
-            raise ValueError("A grant adds tokens; it cannot be negative.")
+        check_grant(tokens)
         with dynamodb_errors(self._table):
             response = self._client.update_item(
                 **_wire(balances.grant_request(self._table, org_id, tokens))
@@ -100,25 +95,17 @@ class Ledger:
         daily_cap_usd: float | None,
         metered: bool,
     ) -> Reservation:
-        """Hold ``tokens`` off the org's balance (when ``metered``) and ``cost_usd`` on the
-        user's day, atomically. PaymentRequired when the balance cannot cover it,
-        SpendCapReached when the day's cap cannot. A request id that already has a
-        reservation gets it back unchanged: nothing is held twice."""
-        if tokens < 0 or cost_usd < 0:
-            raise ValueError("A reservation cannot be negative.")
         now = self._clock()
-        held = Reservation(
-            request_id=request_id,
+        held, cap_micros = new_hold(
             org_id=org_id,
             user_id=user_id,
+            request_id=request_id,
             tokens=tokens,
-            cost_micros=spend.micros(cost_usd),
-            day=spend.utc_day(now),
+            cost_usd=cost_usd,
+            daily_cap_usd=daily_cap_usd,
             metered=metered,
+            now=now,
         )
-        cap_micros = None if daily_cap_usd is None else spend.micros(daily_cap_usd)
-        if daily_cap_usd is not None and held.cost_micros > spend.micros(daily_cap_usd):
-            raise SpendCapReached.until_midnight(now, daily_cap_usd)  # more than a whole day
 
         # Cancellation reasons come back in this order: reservation, [balance], spend.
         items = [
@@ -158,13 +145,7 @@ class Ledger:
         raise ServiceUnavailable("The balance is too contended; try again shortly.")
 
     def settle(self, held: Reservation, *, tokens: int, cost_usd: float) -> Settlement:
-        """Replace the estimate with the call's real ``tokens`` and ``cost_usd``: give back
-        what was held and not used, charge what was used beyond it. ``tokens=0`` releases the
-        reservation (the call failed and produced nothing). A balance that cannot pay an
-        overage pays what it has, ending at 0, and the rest is written off on the reservation.
-        Settling a settled reservation changes nothing and returns the first settlement."""
-        if tokens < 0 or cost_usd < 0:
-            raise ValueError("Usage cannot be negative.")
+        check_usage(tokens, cost_usd)
         cost_micros = spend.micros(cost_usd)
         extra = max(0, tokens - held.tokens) if held.metered else 0
         affordable = extra  # how much of the extra the balance is asked to pay this attempt
@@ -252,59 +233,7 @@ class Ledger:
         return None if item is None else _plain(dict(item))
 
     def _payment_required(self, org_id: str, tokens: int) -> PaymentRequired:
-        balance = self.balance(org_id) or 0
-        return PaymentRequired(
-            f"The organisation's balance ({balance} tokens) is too low for this request "
-            f"(about {tokens} tokens).",
-            details={"balance_tokens": balance, "required_tokens": tokens},
-        )
-
-
-class AsyncLedger:
-    """The ledger for async code: boto3 blocks, so each call runs in a worker thread. A call
-    already started finishes even if the awaiting task is cancelled (anyio waits for it)."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        self._ledger = ledger
-
-    async def balance(self, org_id: str) -> int | None:
-        return await anyio.to_thread.run_sync(self._ledger.balance, org_id)
-
-    async def grant(self, org_id: str, tokens: int) -> int:
-        return await anyio.to_thread.run_sync(self._ledger.grant, org_id, tokens)
-
-    async def spent_today(self, org_id: str, user_id: str) -> float:
-        return await anyio.to_thread.run_sync(self._ledger.spent_today, org_id, user_id)
-
-    async def reservation(self, org_id: str, request_id: str) -> Reservation | None:
-        return await anyio.to_thread.run_sync(self._ledger.reservation, org_id, request_id)
-
-    async def reserve(
-        self,
-        *,
-        org_id: str,
-        user_id: str,
-        request_id: str,
-        tokens: int,
-        cost_usd: float,
-        daily_cap_usd: float | None,
-        metered: bool,
-    ) -> Reservation:
-        reserve = partial(
-            self._ledger.reserve,
-            org_id=org_id,
-            user_id=user_id,
-            request_id=request_id,
-            tokens=tokens,
-            cost_usd=cost_usd,
-            daily_cap_usd=daily_cap_usd,
-            metered=metered,
-        )
-        return await anyio.to_thread.run_sync(reserve)
-
-    async def settle(self, held: Reservation, *, tokens: int, cost_usd: float) -> Settlement:
-        settle = partial(self._ledger.settle, held, tokens=tokens, cost_usd=cost_usd)
-        return await anyio.to_thread.run_sync(settle)
+        return payment_required(self.balance(org_id), tokens)
 
 
 def _wire(request: dict[str, Any]) -> dict[str, Any]:

@@ -53,7 +53,8 @@ def install_collaborators(app: FastAPI, collaborators: Iterable[object]) -> None
 def collaborator[T](kind: type[T]) -> Any:
     """A FastAPI dependency (``Depends``) returning the app's installed ``kind``."""
 
-    def installed(request: Request) -> T:
+    # async: FastAPI runs a sync dependency in a worker thread, a hop per request for a lookup.
+    async def installed(request: Request) -> T:
         found = getattr(request.app.state, _STATE, {}).get(kind)
         if found is None:  # check_collaborators makes this unreachable in a built app
             raise ConfigurationError(f"No {kind.__name__} is installed on this app.")

@@ -18,6 +18,9 @@ LOADS_BOTO3 = (
     "parley.state.conversations",
     "parley.state.replies",
     "parley.state.usage",
+    # Rollups are items too; the job and the analytics function read them from the start.
+    "parley.analytics.store",
+    "parley.analytics.job",
     "parley.chat",
     # The feedback function stores every submission in a transaction from its first request.
     "parley.feedback",

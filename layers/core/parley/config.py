@@ -104,6 +104,10 @@ class Settings(BaseSettings):
         default="parley-idempotency",
         description="Powertools Idempotency records (feedback submissions, job runs).",
     )
+    analytics_table: str = Field(
+        default="parley-analytics",
+        description="Rollups of usage and feedback, and the recommender's routing advice.",
+    )
     usage_retention_days: int = Field(
         default=90, gt=0, description="Days a usage event is kept before TTL deletes it."
     )

@@ -50,6 +50,7 @@ class RequestFacts:
     conversation_id: str | None
     message_id: str
     latency_ms: float
+    panel: str | None = None  # the preference panel smart defaults found (stream only)
 
 
 def summarise(
@@ -214,5 +215,6 @@ def _usage_event(
         mode=route.mode,
         complexity=route.analysis.complexity,
         task_type=route.analysis.task_type,
+        panel=facts.panel,
         route_reason=route.reason,
     )

@@ -260,6 +260,7 @@ class ChatService:
                 conversation_id=prepared.conversation_id,
                 message_id=prepared.reply_message_id,
                 latency_ms=latency_ms,
+                panel=_panel(prepared),
             ),
             prepared.route,
             progress.attempts,
@@ -346,6 +347,9 @@ class ChatService:
             "usage_estimated": outcome.usage.estimated,
             "cost_usd": outcome.cost_usd,
             "route": {"name": route.name, "tier": route.tier, "mode": route.mode},
+            # What analytics files the reply's feedback under, with its model and route.
+            "task_type": route.analysis.task_type,
+            "panel": _panel(prepared),
             "attempts": len(outcome.events),
             "cached": prepared.cached is not None,
         }
@@ -365,6 +369,16 @@ class ChatService:
             logger.error("Reply not stored", error=exc.code, message_id=prepared.reply_message_id)
             return False
         return True
+
+
+def _panel(prepared: PreparedChat) -> str | None:
+    """The panel smart defaults found, once they are known (meta waits for them, so a stream
+    that settles has them; the OpenAI-compatible endpoint has none)."""
+    pending = prepared.smart_defaults
+    if pending is None or not pending.done() or pending.cancelled() or pending.exception():
+        return None
+    panel = pending.result().get("panel")
+    return panel if isinstance(panel, str) else None
 
 
 def _discard(task: asyncio.Future[None]) -> None:

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = ["Endpoint", "UsageEvent", "UsageStore", "event_order", "usage_event"]
 
@@ -35,6 +38,7 @@ class UsageEvent:
     error_code: str | None = None
     finish_reason: str | None = None
     task_type: str | None = None
+    panel: str | None = None  # the preference panel the message was about (stream only)
     conversation_id: str | None = None
     message_id: str | None = None
     attempt: int = 0  # 0 for the request's first provider call, then each retry or failover
@@ -58,6 +62,14 @@ class UsageStore(ABC):
     def for_org_day(self, org_id: str, day: str) -> list[UsageEvent]:
         """Every live event of one org on one UTC day (``yyyy-mm-dd``), oldest first, each
         with the ``created_at`` it was recorded at."""
+
+    @abstractmethod
+    def for_hour(
+        self, hour: str, shard: int, *, after_org: str | None = None
+    ) -> Iterator[UsageEvent]:
+        """Every live event of one UTC hour (``yyyy-mm-ddTHH``) of the orgs in ``shard``
+        (``parley.state.hour_index``), by org and then time; ``after_org`` starts after that
+        org's events. Lazy: a caller that stops early reads no further."""
 
 
 def event_order(stamp: str, event: UsageEvent) -> str:

@@ -18,11 +18,13 @@ from botocore.exceptions import ClientError
 from parley.clock import iso_from_epoch
 from parley.state.client import dynamodb_client
 from parley.state.errors import dynamodb_errors, error_code
+from parley.state.hour_index import HOUR_INDEX, after_org_key, hour_index_keys, hour_partition
 from parley.state.items import from_item, to_item
+from parley.state.paging import query_all
 from parley.state.usage.base import UsageEvent, UsageStore, event_order, usage_event
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from mypy_boto3_dynamodb import DynamoDBClient
 
@@ -56,6 +58,7 @@ class UsageRepository(UsageStore):
             "sk": order,
             "gsi1pk": f"USER#{event.org_id}#{event.user_id}",
             "gsi1sk": order,
+            **hour_index_keys(event.org_id, stamp, order),
             "expires_at": int(created + self._retention_seconds),
         }
         with dynamodb_errors(self._table):
@@ -85,6 +88,23 @@ class UsageRepository(UsageStore):
             for page in self._client.get_paginator("query").paginate(**query):
                 events += [usage_event(from_item(item)) for item in page.get("Items", [])]
         return events
+
+    def for_hour(
+        self, hour: str, shard: int, *, after_org: str | None = None
+    ) -> Iterator[UsageEvent]:
+        condition = "gsi2pk = :pk"
+        values: dict[str, Any] = {":pk": hour_partition(hour, shard), ":now": int(self._clock())}
+        if after_org is not None:
+            condition += " AND gsi2sk > :after"
+            values[":after"] = after_org_key(after_org)
+        query = {
+            "TableName": self._table,
+            "IndexName": HOUR_INDEX,
+            "KeyConditionExpression": condition,
+            "FilterExpression": "expires_at > :now",
+            "ExpressionAttributeValues": to_item(values),
+        }
+        return (usage_event(item) for item in query_all(self._client, query))
 
 
 def _day_key(org_id: str, stamp: str) -> str:

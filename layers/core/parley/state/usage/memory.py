@@ -13,11 +13,12 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from parley.clock import iso_from_epoch
+from parley.state.hour_index import after_org_key, org_shard
 from parley.state.items import from_item, to_item
 from parley.state.usage.base import UsageEvent, UsageStore, event_order, usage_event
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
 __all__ = ["MemoryUsageStore"]
 
@@ -57,3 +58,22 @@ class MemoryUsageStore(UsageStore):
             for order in sorted(records)
             if records[order].expires_at > now
         ]
+
+    def for_hour(
+        self, hour: str, shard: int, *, after_org: str | None = None
+    ) -> Iterator[UsageEvent]:
+        now = int(self._clock())
+        with self._lock:
+            found = [
+                (org_id, order, record)
+                for (org_id, day), records in self._days.items()
+                if day == hour[:10] and org_shard(org_id) == shard
+                for order, record in records.items()
+                if order[:13] == hour and record.expires_at > now
+            ]
+        found.sort(key=lambda entry: (f"{entry[0]}#", entry[1]))
+        return (
+            usage_event(record.values)
+            for org_id, _, record in found
+            if after_org is None or f"{org_id}#" > after_org_key(after_org)
+        )

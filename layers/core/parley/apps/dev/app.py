@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from parley.apps.analytics import analytics_parts
 from parley.apps.chat import ChatBackends, chat_parts
 from parley.apps.dev.playground_api import Playground
 from parley.apps.dev.playground_api import router as playground_router
@@ -32,6 +33,7 @@ def create_dev_app(settings: Settings, *, dev_token: str = "") -> FastAPI:
         chat_parts(settings, ChatBackends(stores=stores), org_settings=org_settings)
         + preferences_parts(stores.documents, org_settings=org_settings)
         + feedback_parts(settings, client)
+        + analytics_parts(settings, client, org_settings=org_settings)
         + Parts(routers=(playground_router,), collaborators=(Playground(dev_token),))
     )
     return build_app(parts, title="Parley (development)", settings=settings)

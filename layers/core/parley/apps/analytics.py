@@ -1,0 +1,106 @@
+"""The analytics function's app: ``/v1/analytics`` (figures, dashboards, the recommender),
+read from the rollups the aggregate-usage job keeps, behind Mangum."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from parley.analytics.analytics_api import router as analytics_router
+from parley.analytics.collaborators import AnalyticsCollaborators
+from parley.analytics.store import RollupRepository
+from parley.apps.orgs import org_settings_cache
+from parley.apps.parts import Parts, build_app
+from parley.config import get_settings
+from parley.providers.catalog import load_catalog
+from parley.providers.keys import ApiKeys
+from parley.routing.chains import Chains, org_chains
+from parley.secrets import SecretStore
+from parley.state.client import dynamodb_client
+from parley.state.versioned import VersionedTable
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from fastapi import FastAPI
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from parley.analytics.store import RollupStore
+    from parley.auth.verifier import TokenVerifier
+    from parley.config import Settings
+    from parley.orgs.cache import OrgSettingsCache
+    from parley.orgs.settings import OrgSettings
+    from parley.providers.catalog import Catalog, ModelSpec
+    from parley.state.versioned import VersionedItems
+
+__all__ = ["analytics_parts", "create_analytics_app"]
+
+
+def create_analytics_app(
+    settings: Settings | None = None,
+    *,
+    client: DynamoDBClient | None = None,
+    rollups: RollupStore | None = None,
+    documents: VersionedItems | None = None,
+    verifier: TokenVerifier | None = None,
+    environ: Mapping[str, str] | None = None,
+    clock: Callable[[], float] = time.time,
+) -> FastAPI:
+    settings = settings or get_settings()
+    parts = analytics_parts(
+        settings, client, rollups=rollups, documents=documents, environ=environ, clock=clock
+    )
+    return build_app(parts, title="Parley analytics", settings=settings, verifier=verifier)
+
+
+def analytics_parts(
+    settings: Settings,
+    client: DynamoDBClient | None = None,
+    *,
+    rollups: RollupStore | None = None,
+    documents: VersionedItems | None = None,
+    org_settings: OrgSettingsCache | None = None,
+    catalog: Catalog | None = None,
+    environ: Mapping[str, str] | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Parts:
+    """The analytics routes and collaborators. ``rollups``: where the rollups are (default:
+    the settings' analytics table, through ``client``); ``documents``: where org settings
+    are kept (default: the accounts table); ``org_settings``: a cache of them to share (the
+    development server's other routes read the same one); ``environ``: where provider keys
+    are looked for before the secret (default: the process's environment)."""
+    if rollups is None or (documents is None and org_settings is None):
+        client = client or dynamodb_client()
+    if rollups is None:
+        rollups = RollupRepository(settings.analytics_table, client=client, clock=clock)
+    if org_settings is None:
+        documents = documents or VersionedTable(settings.accounts_table, client=client)
+        org_settings = org_settings_cache(settings, documents)
+    catalog = catalog or load_catalog(settings.models_file)
+    secrets = SecretStore(settings.secrets_arn) if settings.secrets_arn else None
+    analytics = AnalyticsCollaborators(
+        rollups=rollups,
+        catalog=catalog,
+        org_settings=org_settings,
+        chain=_route_chain(catalog, ApiKeys(secrets, environ), settings.default_model),
+        clock=clock,
+    )
+    return Parts(routers=(analytics_router,), collaborators=(analytics,))
+
+
+def _route_chain(
+    catalog: Catalog, keys: ApiKeys, preferred: str | None
+) -> Callable[[OrgSettings, str], list[ModelSpec]]:
+    """The chain a route gives an org, as the chat path builds it (``parley.routing``):
+    models with a key here, the org's chain first, then the catalog's, then derived."""
+
+    def chain(org: OrgSettings, route: str) -> list[ModelSpec]:
+        chains = Chains(
+            catalog,
+            lambda spec: keys.key_for(spec) is not None,
+            org_chains(org),
+            preferred=preferred,
+        )
+        return chains.for_route(route)
+
+    return chain

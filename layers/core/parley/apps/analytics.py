@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from parley.analytics.analytics_api import router as analytics_router
 from parley.analytics.collaborators import AnalyticsCollaborators
+from parley.analytics.dashboard_api import router as dashboard_router
 from parley.analytics.store import RollupRepository
 from parley.apps.orgs import org_settings_cache
 from parley.apps.parts import Parts, build_app
@@ -85,7 +86,7 @@ def analytics_parts(
         chain=_route_chain(catalog, ApiKeys(secrets, environ), settings.default_model),
         clock=clock,
     )
-    return Parts(routers=(analytics_router,), collaborators=(analytics,))
+    return Parts(routers=(analytics_router, dashboard_router), collaborators=(analytics,))
 
 
 def _route_chain(

@@ -108,3 +108,37 @@ def test_a_value_the_store_cannot_hold_is_a_422_and_nothing_is_recorded(
     with pytest.raises(UnstorableValue):
         usage.record(event(latency_ms=float("nan")))
     assert usage.for_org_day("acme", DAY) == []
+
+
+def test_an_hour_of_a_shard_is_read_by_org_then_time(usage: UsageStore) -> None:
+    from parley.state.hour_index import org_shard
+
+    # GIVEN events of several orgs in one hour, some in the next hour
+    orgs = ["acme", "acme-labs", "zeta", "beta", "a b"]
+    for n, org in enumerate(orgs * 2):
+        usage.record(event(f"req-{n}", org_id=org, created_at=NOON + 60 - n))
+    usage.record(event("req-later", org_id="acme", created_at=NOON + 3_600))
+    # WHEN each shard of the hour is read
+    hour = "2026-11-22T12"
+    read = {shard: list(usage.for_hour(hour, shard)) for shard in range(8)}
+    # THEN each org's events are in its shard, grouped, orgs in key order, oldest first
+    for shard, events in read.items():
+        mine = sorted((org for org in orgs if org_shard(org) == shard), key=lambda o: f"{o}#")
+        assert [e.org_id for e in events] == [org for org in mine for _ in range(2)]
+        for first, second in zip(events[::2], events[1::2], strict=True):
+            assert first.created_at < second.created_at
+    assert sum(len(events) for events in read.values()) == 2 * len(orgs)
+    # and a read after an org starts with the next one ("zeta" and "beta" share a shard)
+    assert org_shard("zeta") == org_shard("beta")
+    for shard, events in read.items():
+        if len({e.org_id for e in events}) > 1:
+            after = list(usage.for_hour(hour, shard, after_org=events[0].org_id))
+            assert after == events[2:]
+
+
+def test_an_hour_never_holds_expired_events(usage: UsageStore, clock: FakeClock) -> None:
+    from parley.state.hour_index import org_shard
+
+    usage.record(event())
+    clock.advance(3 * 86_400)
+    assert list(usage.for_hour("2026-11-22T12", org_shard("acme"))) == []

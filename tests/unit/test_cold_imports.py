@@ -20,7 +20,7 @@ LOADS_BOTO3 = (
     "parley.state.usage",
     # Rollups are items too; the job and the analytics function read them from the start.
     "parley.analytics.store",
-    "parley.analytics.job",
+    "parley.analytics.sources",
     "parley.chat",
     # The feedback function stores every submission in a transaction from its first request.
     "parley.feedback",

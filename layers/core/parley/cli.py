@@ -191,8 +191,8 @@ def _jobs_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         "--hour",
         default=None,
         metavar="YYYY-MM-DDTHH",
-        help="the UTC hour to run for (default: now); a second run for one hour prints the "
-        "first one's result",
+        help="the UTC hour to run for (default: now; aggregate-usage recomputes that hour so "
+        "far and the three before it); a second run for one hour prints the first one's result",
     )
     run.add_argument(
         "--shard",
@@ -200,7 +200,8 @@ def _jobs_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         action="append",
         dest="shards",
         metavar="N",
-        help="only this shard of the activity index (repeatable; default: all)",
+        help="only this shard (repeatable; default: all): of the activity index for "
+        "learn-preferences, of the hour index for aggregate-usage",
     )
     run.set_defaults(run=_jobs_run)
 

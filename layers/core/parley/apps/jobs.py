@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
     from parley.config import Settings
+    from parley.jobs.registry import Job
     from parley.jobs.runner import Continuation
 
     Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
@@ -34,8 +35,6 @@ __all__ = ["LOCAL_BUDGET_SECONDS", "lambda_handler", "run_locally"]
 
 # A local run has no deadline; this only bounds how long a killed run blocks its hour.
 LOCAL_BUDGET_SECONDS = 900.0
-
-_COUNTS = {"processed": "JobUsersProcessed", "updated": "JobUsersUpdated"}
 
 
 def lambda_handler(
@@ -69,7 +68,7 @@ def lambda_handler(
                 settings=configured,
                 budget=context,
                 continuation=starter,
-                observe=lambda ran: _send_metrics(name, ran),
+                observe=lambda ran: _send_metrics(job, ran),
                 client=client,
             )
         except IdempotencyAlreadyInProgressError:
@@ -109,11 +108,11 @@ def run_locally(
     )
 
 
-def _send_metrics(name: str, result: dict[str, Any]) -> None:
+def _send_metrics(job: Job, result: dict[str, Any]) -> None:
     from aws_lambda_powertools.metrics import MetricUnit
 
-    metrics.add_dimension(name="job", value=name)
-    for key, metric in _COUNTS.items():
+    metrics.add_dimension(name="job", value=job.name)
+    for key, metric in job.metrics.items():
         if isinstance(result.get(key), int):
             metrics.add_metric(name=metric, unit=MetricUnit.Count, value=result[key])
     if isinstance(result.get("duration_ms"), int):

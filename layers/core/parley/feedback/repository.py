@@ -22,6 +22,7 @@ from parley.feedback.satisfaction import implicit_satisfaction
 from parley.ids import new_id
 from parley.state.client import dynamodb_client
 from parley.state.conversation_keys import conversation_pk, message_sk
+from parley.state.hour_index import hour_index_keys
 from parley.state.items import from_item, to_item
 from parley.state.paging import query_all, query_items
 from parley.state.replies import Replies
@@ -74,6 +75,20 @@ def is_positive(summary: dict[str, Any]) -> bool:
     return summary.get("thumbs") == 1 or int(summary.get("rating") or 0) >= 4
 
 
+def _reply_series(metadata: dict[str, Any]) -> dict[str, Any]:
+    """What analytics needs of the rated reply beside its model and provider. Replies are
+    stored by the streaming endpoint only."""
+    found = metadata.get("route")
+    route: dict[str, Any] = found if isinstance(found, dict) else {}
+    return {
+        "task_type": metadata.get("task_type"),
+        "panel": metadata.get("panel"),
+        "route": route.get("name"),
+        "tier": route.get("tier"),
+        "endpoint": "stream",
+    }
+
+
 def public_record(item: dict[str, Any]) -> dict[str, Any]:
     """A stored record as the API shows it."""
     return {name: item.get(name) for name in _PUBLIC_FIELDS}
@@ -102,9 +117,14 @@ class FeedbackRepository:
         feedback_id = new_id()
         signals = body.signals.given() if body.signals else None
         satisfaction = implicit_satisfaction(signals)
+        order = order_key(created_at, feedback_id)
         record: dict[str, Any] = {
             "pk": day_pk(owner.org_id, created_at[:10]),
-            "sk": order_key(created_at, feedback_id),
+            "sk": order,
+            # Analytics reads each hour's feedback through this index, filed under the series
+            # of the reply it rates (its model and route, as the reply's metadata says).
+            **hour_index_keys(owner.org_id, created_at, order),
+            **_reply_series(reply.metadata),
             "type": "feedback",
             "feedback_id": feedback_id,
             "org_id": owner.org_id,

@@ -7,13 +7,13 @@ module is imported when it runs, so a function that runs one job loads only that
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from parley.errors import NotFound
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from mypy_boto3_dynamodb import DynamoDBClient
 
@@ -36,6 +36,8 @@ class Job:
     name: str
     description: str
     run: Callable[[JobContext], dict[str, Any]]
+    # Result key -> the EMF metric (a count, dimension ``job``) a run that ran sends of it.
+    metrics: Mapping[str, str] = field(default_factory=dict)
 
 
 def _learn_preferences(context: JobContext) -> dict[str, Any]:
@@ -56,6 +58,30 @@ def _learn_preferences(context: JobContext) -> dict[str, Any]:
     )
 
 
+def _aggregate_usage(context: JobContext) -> dict[str, Any]:
+    from parley.analytics.job import AggregateUsageJob
+    from parley.analytics.sources import FeedbackHoursTable
+    from parley.analytics.store import RollupRepository
+    from parley.state.usage import UsageRepository
+
+    settings, request, client = context.settings, context.request, context.client
+    job = AggregateUsageJob(
+        UsageRepository(
+            settings.usage_table, retention_days=settings.usage_retention_days, client=client
+        ),
+        FeedbackHoursTable(settings.feedback_table, client=client),
+        RollupRepository(settings.analytics_table, client=client),
+    )
+    return dict(
+        job.run(
+            deadline=context.deadline,
+            as_of=request.scheduled_time.timestamp(),
+            shards=request.shards,
+            cursor=request.cursor,
+        )
+    )
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -63,6 +89,18 @@ JOBS: dict[str, Job] = {
             "learn-preferences",
             "learn each recently active user's preferences from their choices and feedback",
             _learn_preferences,
+            {"processed": "JobUsersProcessed", "updated": "JobUsersUpdated"},
+        ),
+        Job(
+            "aggregate-usage",
+            "roll usage events and feedback up per org, hour, day and series; refresh the "
+            "routing advice",
+            _aggregate_usage,
+            {
+                "processed": "JobOrgHoursProcessed",
+                "events": "JobEventsRead",
+                "feedback": "JobFeedbackRead",
+            },
         ),
     )
 }

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 
 from parley.http import CurrentIdentity, create_app
 from tests.support.asgi import bearer
-from tests.support.logs import access_lines, captured_logs
+from tests.support.logs import access_lines, await_access_lines, captured_logs
 from tests.support.servers import LiveServer
 
 if TYPE_CHECKING:
@@ -57,6 +57,7 @@ def test_a_request_after_a_large_upload_on_the_same_connection_is_logged_without
             response.read()
             assert response.status == 401
             connection.close()
+        await_access_lines(stream, "/v1/me", 9)
     finally:
         restore()
     # THEN its access line carries its own request id and no one's identity

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["access_lines", "captured_logs"]
+__all__ = ["access_lines", "await_access_lines", "captured_logs"]
 
 
 def captured_logs() -> tuple[io.StringIO, Callable[[], None]]:
@@ -34,3 +34,15 @@ def access_lines(stream: io.StringIO) -> list[dict[str, Any]]:
     """The access-log line of every request written to ``stream``."""
     lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
     return [line for line in lines if line.get("message") == "request"]
+
+
+def await_access_lines(stream: io.StringIO, path: str, count: int, *, seconds: float = 5.0) -> None:
+    """Wait until ``count`` access lines for ``path`` are written: a server writes a request's
+    line after sending its response, so the client may read the answer first."""
+    import time
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if len([line for line in access_lines(stream) if line["path"] == path]) >= count:
+            return
+        time.sleep(0.01)

@@ -317,3 +317,51 @@ def test_parley_jobs_run_aggregates_through_the_idempotent_runner(
     assert first["complete"]
     assert again == first
     assert day_of(rollups, "acme").rollups[0].calls == 1
+
+
+def test_each_run_leaves_the_orgs_routing_advice_best_model_first(
+    settings: Settings, dynamodb: DynamoDBClient, usage: UsageRepository, rollups: RollupRepository
+) -> None:
+    from parley.analytics.job import RoutingAdvisor
+    from parley.providers.catalog import load_catalog
+
+    # GIVEN coding traffic where claude-haiku-4-5 is faster and never fails, gpt-4.1 slower
+    # and failing one call in three
+    for n in range(12):
+        usage.record(
+            event(
+                "acme",
+                n,
+                at=HOUR + n,
+                model="claude-haiku-4-5",
+                provider="anthropic",
+                latency_ms=300.0,
+            )
+        )
+        usage.record(
+            event(
+                "acme",
+                100 + n,
+                at=HOUR + n,
+                latency_ms=2_500.0,
+                success=n % 3 != 0,
+                error_code=None if n % 3 else "upstream_error",
+            )
+        )
+    # and one model with too few calls to be advised
+    usage.record(event("acme", 500, at=HOUR, model="gpt-5"))
+    # WHEN the job runs with the advisor
+    AggregateUsageJob(
+        usage,
+        FeedbackHoursTable(settings.feedback_table, client=dynamodb),
+        rollups,
+        advise=RoutingAdvisor(load_catalog()),
+        clock=lambda: NEXT_RUN,
+    ).run(deadline=None, as_of=NEXT_RUN)
+    # THEN the org's advice for coding ranks haiku first and leaves gpt-5 out
+    advice = rollups.advice("acme")
+    assert advice is not None
+    ranked = advice["task_types"]["coding"]
+    assert [entry["model"] for entry in ranked] == ["claude-haiku-4-5", "gpt-4.1"]
+    assert ranked[0]["samples"] == 12
+    assert advice["window_days"] == 30

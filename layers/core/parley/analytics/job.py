@@ -41,9 +41,17 @@ if TYPE_CHECKING:
     from parley.analytics.aggregation import OrgHour
     from parley.analytics.sources import FeedbackHours
     from parley.analytics.store import RollupStore
+    from parley.providers.catalog import Catalog
     from parley.state.usage import UsageStore
 
-__all__ = ["ADVICE_WINDOW_DAYS", "LOOKBACK_HOURS", "AggregateUsageJob", "AggregationResult"]
+__all__ = [
+    "ADVICE_WINDOW_DAYS",
+    "LOOKBACK_HOURS",
+    "AggregateUsageJob",
+    "AggregationResult",
+    "RoutingAdvisor",
+    "hours_to_recompute",
+]
 
 # Closed hours recomputed by each run besides its own: the one that just closed and two more.
 LOOKBACK_HOURS = 3
@@ -205,6 +213,25 @@ class AggregateUsageJob:
             "complete": stopped is None,
             "cursor": None if stopped is None else stopped.encode(),
         }
+
+
+class RoutingAdvisor:
+    """The org's routing advice from its last ``ADVICE_WINDOW_DAYS`` stored days (the
+    recommender's balanced ranking per task type), for ``AggregateUsageJob(advise=...)``."""
+
+    def __init__(self, catalog: Catalog, *, window_days: int = ADVICE_WINDOW_DAYS) -> None:
+        self._catalog = catalog
+        self._window = window_days
+
+    def __call__(self, org_id: str, rollups: RollupStore, now: float) -> dict[str, Any] | None:
+        from parley.analytics.recommender import rank_for_routing
+
+        today = datetime.fromtimestamp(now, tz=UTC).date()
+        first = today - timedelta(days=self._window - 1)
+        days = rollups.days(org_id, first.isoformat(), today.isoformat())
+        if not days:
+            return None
+        return rank_for_routing(days, catalog=self._catalog, now=now, window_days=self._window)
 
 
 def hours_to_recompute(reference: float, lookback: int) -> list[str]:

@@ -59,9 +59,10 @@ def _learn_preferences(context: JobContext) -> dict[str, Any]:
 
 
 def _aggregate_usage(context: JobContext) -> dict[str, Any]:
-    from parley.analytics.job import AggregateUsageJob
+    from parley.analytics.job import AggregateUsageJob, RoutingAdvisor
     from parley.analytics.sources import FeedbackHoursTable
     from parley.analytics.store import RollupRepository
+    from parley.providers.catalog import load_catalog
     from parley.state.usage import UsageRepository
 
     settings, request, client = context.settings, context.request, context.client
@@ -71,6 +72,7 @@ def _aggregate_usage(context: JobContext) -> dict[str, Any]:
         ),
         FeedbackHoursTable(settings.feedback_table, client=client),
         RollupRepository(settings.analytics_table, client=client),
+        advise=RoutingAdvisor(load_catalog(settings.models_file)),
     )
     return dict(
         job.run(

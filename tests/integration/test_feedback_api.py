@@ -584,6 +584,18 @@ async def test_analytics_compute_the_documented_rates(
         "action_completion_rate": 1.0,
         "handoff_rate": 1.0,
     }
+    # Every reply of the fixtures is gpt-4o-mini's (Chat.exchange); one record has a comment.
+    assert body["byModel"] == [
+        {
+            "model": "gpt-4o-mini",
+            "provider": "openai",
+            "count": 4,
+            "helpful_rate": 0.6667,
+            "average_rating": 4.0,
+            "implicit_satisfaction": 0.3889,
+        }
+    ]
+    assert body["comments"] == 1
     assert body["periods"] == [
         {
             "period_start": "2026-11-23",

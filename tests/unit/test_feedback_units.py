@@ -173,3 +173,61 @@ def test_summaries_count_only_what_each_rate_needs() -> None:
     assert summary["overall"]["continuation_rate"] == 1.0
     assert summary["overall"]["handoff_rate"] is None
     assert [p["count"] for p in summary["periods"]] == [3, 1]
+
+
+def test_summaries_rate_each_model_and_count_comments() -> None:
+    days = DayRange(date(2026, 11, 30), date(2026, 11, 30))
+    records = [
+        {
+            "created_at": "2026-11-30T09:00:00Z",
+            "model": "gpt-4.1",
+            "provider": "openai",
+            "thumbs": 1,
+        },
+        {
+            "created_at": "2026-11-30T09:01:00Z",
+            "model": "gpt-4.1",
+            "provider": "openai",
+            "thumbs": -1,
+            "rating": 4,
+            "satisfaction": 0.5,
+            "comment": "too long",
+        },
+        {
+            "created_at": "2026-11-30T09:02:00Z",
+            "model": "claude-haiku-4-5",
+            "provider": "anthropic",
+            "rating": 2,
+            "comment": "  ",  # blank: not a comment
+        },
+        {"created_at": "2026-11-30T09:03:00Z", "thumbs": 1, "comment": "great"},  # no model
+        {"created_at": "2026-12-02T09:00:00Z", "model": "gpt-4.1", "comment": "outside"},
+    ]
+    summary = summarise(records, days, "day")
+    assert summary["comments"] == 2
+    assert summary["byModel"] == [
+        {
+            "model": "gpt-4.1",
+            "provider": "openai",
+            "count": 2,
+            "helpful_rate": 0.5,
+            "average_rating": 4.0,
+            "implicit_satisfaction": 0.5,
+        },
+        {
+            "model": "claude-haiku-4-5",
+            "provider": "anthropic",
+            "count": 1,
+            "helpful_rate": None,
+            "average_rating": 2.0,
+            "implicit_satisfaction": None,
+        },
+        {
+            "model": None,
+            "provider": None,
+            "count": 1,
+            "helpful_rate": 1.0,
+            "average_rating": None,
+            "implicit_satisfaction": None,
+        },
+    ]

@@ -30,6 +30,9 @@ class AnalyticsCollaborators:
     # The models a route tries for an org, in order, those the deployment can call
     # (``parley.routing.chains``, built by the app: analytics may not import routing).
     chain: Callable[[OrgSettings, str], Sequence[ModelSpec]]
+    # The same, whether this deployment can call them or not (what a route means, for the
+    # savings against ``smart``).
+    configured_chain: Callable[[OrgSettings, str], Sequence[ModelSpec]]
     clock: Callable[[], float] = field(default=time.time)
 
 

@@ -79,26 +79,29 @@ def analytics_parts(
         org_settings = org_settings_cache(settings, documents)
     catalog = catalog or load_catalog(settings.models_file)
     secrets = SecretStore(settings.secrets_arn) if settings.secrets_arn else None
+    keys = ApiKeys(secrets, environ)
     analytics = AnalyticsCollaborators(
         rollups=rollups,
         catalog=catalog,
         org_settings=org_settings,
-        chain=_route_chain(catalog, ApiKeys(secrets, environ), settings.default_model),
+        chain=_route_chain(catalog, keys.key_for, settings.default_model),
+        configured_chain=_route_chain(catalog, lambda _spec: "", settings.default_model),
         clock=clock,
     )
     return Parts(routers=(analytics_router, dashboard_router), collaborators=(analytics,))
 
 
 def _route_chain(
-    catalog: Catalog, keys: ApiKeys, preferred: str | None
+    catalog: Catalog, key_for: Callable[[ModelSpec], str | None], preferred: str | None
 ) -> Callable[[OrgSettings, str], list[ModelSpec]]:
-    """The chain a route gives an org, as the chat path builds it (``parley.routing``):
-    models with a key here, the org's chain first, then the catalog's, then derived."""
+    """The chain a route gives an org, as the chat path builds it (``parley.routing``): the
+    models ``key_for`` has a key for, from the org's chain, else the catalog's, else derived
+    from the tiers and prices."""
 
     def chain(org: OrgSettings, route: str) -> list[ModelSpec]:
         chains = Chains(
             catalog,
-            lambda spec: keys.key_for(spec) is not None,
+            lambda spec: key_for(spec) is not None,
             org_chains(org),
             preferred=preferred,
         )

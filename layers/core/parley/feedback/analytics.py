@@ -12,6 +12,9 @@ Each rate counts only the records that carry what it needs, and is ``null`` when
 
 Rates are rounded to 4 places. A period is named by its first day (``yyyy-mm-dd``: the day,
 the week's Monday, the month's 1st); every period the range touches is listed, empty or not.
+Beside them, over the whole range: ``byModel``, the count, helpful rate, average rating and
+implicit satisfaction of the replies of each model (and provider) rated, most rated first, and
+``comments``, the records with a comment.
 """
 
 from __future__ import annotations
@@ -84,6 +87,8 @@ def summarise(records: Iterable[dict[str, Any]], days: DayRange, period: Period)
     for day in days.days():
         periods.setdefault(period_start(date.fromisoformat(day), period), Tally())
     overall = Tally()
+    models: dict[tuple[str | None, str | None], Tally] = {}
+    comments = 0
     for record in records:
         created = date.fromisoformat(str(record["created_at"])[:10])
         tally = periods.get(period_start(created, period))
@@ -91,6 +96,8 @@ def summarise(records: Iterable[dict[str, Any]], days: DayRange, period: Period)
             continue
         tally.add(record)
         overall.add(record)
+        models.setdefault((record.get("model"), record.get("provider")), Tally()).add(record)
+        comments += bool(str(record.get("comment") or "").strip())
     return {
         "from": days.first.isoformat(),
         "to": days.last.isoformat(),
@@ -100,6 +107,21 @@ def summarise(records: Iterable[dict[str, Any]], days: DayRange, period: Period)
             {"period_start": start.isoformat(), **tally.metrics()}
             for start, tally in sorted(periods.items())
         ],
+        "byModel": [
+            {"model": model, "provider": provider, **_model_metrics(tally)}
+            for (model, provider), tally in sorted(
+                models.items(), key=lambda item: (-item[1].count, str(item[0]))
+            )
+        ],
+        "comments": comments,
+    }
+
+
+def _model_metrics(tally: Tally) -> dict[str, Any]:
+    metrics = tally.metrics()
+    return {
+        name: metrics[name]
+        for name in ("count", "helpful_rate", "average_rating", "implicit_satisfaction")
     }
 
 

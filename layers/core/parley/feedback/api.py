@@ -108,7 +108,8 @@ async def feedback_analytics(
     period: Literal["day", "week", "month"] = "day",
 ) -> dict[str, Any]:
     """Helpful rate, average rating, implicit satisfaction, continuation, action completion
-    and handoff rates, per period and overall (`null` where nothing counts)."""
+    and handoff rates, per period and overall (`null` where nothing counts); per model rated
+    (`byModel`), and how many records have a comment (`comments`)."""
     days = DayRange.parse(first, last, now=feedback.clock())
     chosen: Period = period
 

@@ -255,12 +255,16 @@ class FeedbackRepository:
                 "TableName": self._table,
                 "KeyConditionExpression": "pk = :pk",
                 "ExpressionAttributeValues": to_item({":pk": day_pk(org_id, day)}),
-                "ProjectionExpression": "#t, #r, #s, #g, created_at",
+                # What the analytics count: rates, and per model the comments.
+                "ProjectionExpression": "#t, #r, #s, #g, #m, #p, #c, created_at",
                 "ExpressionAttributeNames": {
                     "#t": "thumbs",
                     "#r": "rating",
                     "#s": "satisfaction",
                     "#g": "signals",
+                    "#m": "model",
+                    "#p": "provider",
+                    "#c": "comment",
                 },
             },
         )

@@ -1,0 +1,188 @@
+"""A window of whole UTC days of one org's daily rollups, filtered and merged by any grouping.
+
+The store is read once per window (``read_window``); every figure is then a merge of what was
+read, so a query costs the days times the series stored, never the events behind them.
+Grouping keeps a series' dimensions as a tuple of values (``UNKNOWN`` where a series has
+none) and merges every rollup of a group into one, latency sketches included, so a merged
+group's quantiles are those of all its calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from parley.analytics.activity import Activity
+from parley.analytics.rollup import SeriesRollup, merge_rollups
+from parley.analytics.series import DIMENSIONS, UNKNOWN, Series
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+
+    from parley.analytics.store.base import RollupStore
+
+__all__ = [
+    "DEFAULT_DAYS",
+    "MAX_DAYS",
+    "Day",
+    "Filters",
+    "Window",
+    "WindowRollups",
+    "group_rollups",
+    "known",
+    "read_window",
+]
+
+DEFAULT_DAYS = 30
+# Rollups are kept 400 days (ROLLUP_RETENTION_DAYS): a longer window would read nothing more.
+MAX_DAYS = 400
+
+Group = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Window:
+    """``days`` whole UTC days ending with ``last`` (today, by default)."""
+
+    first: date
+    last: date
+
+    @classmethod
+    def ending_today(cls, days: int, *, now: float) -> Window:
+        last = datetime.fromtimestamp(now, tz=UTC).date()
+        return cls(last - timedelta(days=days - 1), last)
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def day_names(self) -> list[str]:
+        """Each day as ``yyyy-mm-dd``, oldest first."""
+        return [(self.first + timedelta(days=offset)).isoformat() for offset in range(self.days)]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Series to keep: ``None`` keeps every value of its dimension."""
+
+    task_type: str | None = None
+    model: str | None = None
+
+    def admit(self, series: Series) -> bool:
+        return (self.task_type is None or series.task_type == self.task_type) and (
+            self.model is None or series.model == self.model
+        )
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"task_type": self.task_type, "model": self.model}
+
+
+@dataclass(frozen=True)
+class Day:
+    """One stored day: its rollups (those the window's filters admit) and its activity."""
+
+    span: str
+    rollups: list[SeriesRollup]
+    activity: Activity
+
+
+@dataclass
+class WindowRollups:
+    """What one read of a window found: each stored day's rollups (the filters' series only)
+    and its activity (activity is per user, not per series, so it is never filtered)."""
+
+    window: Window
+    filters: Filters = field(default_factory=Filters)
+    days: list[Day] = field(default_factory=list)
+
+    def narrowed(self, filters: Filters) -> WindowRollups:
+        """The same days with only the series ``filters`` also admits."""
+        days = [
+            Day(
+                day.span,
+                [rollup for rollup in day.rollups if filters.admit(rollup.series)],
+                day.activity,
+            )
+            for day in self.days
+        ]
+        both = Filters(
+            task_type=filters.task_type or self.filters.task_type,
+            model=filters.model or self.filters.model,
+        )
+        return WindowRollups(self.window, both, days)
+
+    def rollups(self) -> Iterable[SeriesRollup]:
+        for day in self.days:
+            yield from day.rollups
+
+    def total(self) -> SeriesRollup:
+        """Every rollup of the window in one."""
+        return merge_rollups(self.rollups(), Series.of())
+
+    def by(self, *dimensions: str) -> dict[Group, SeriesRollup]:
+        """The window's rollups merged per value of ``dimensions`` (see ``group_rollups``)."""
+        return group_rollups(self.rollups(), dimensions)
+
+    def by_day(self) -> dict[str, SeriesRollup]:
+        """Every day of the window, oldest first, with all its rollups merged (an empty
+        rollup for a day with nothing stored)."""
+        stored = {day.span: day for day in self.days}
+        return {
+            name: merge_rollups(stored[name].rollups if name in stored else (), Series.of())
+            for name in self.day_names()
+        }
+
+    def day_names(self) -> list[str]:
+        return self.window.day_names()
+
+    def activity(self, wanted: Callable[[str], bool] = lambda _day: True) -> Activity:
+        """The union of the activity of the days ``wanted`` admits."""
+        union = Activity()
+        for day in self.days:
+            if wanted(day.span):
+                union.merge(day.activity)
+        return union
+
+
+def read_window(
+    store: RollupStore, org_id: str, window: Window, filters: Filters | None = None
+) -> WindowRollups:
+    """One read of ``org_id``'s days in ``window``, keeping the series ``filters`` admit."""
+    filters = filters or Filters()
+    stored = store.days(org_id, window.first.isoformat(), window.last.isoformat())
+    days = [
+        Day(
+            day.span,
+            [rollup for rollup in day.rollups if filters.admit(rollup.series)],
+            day.activity,
+        )
+        for day in stored
+    ]
+    return WindowRollups(window, filters, days)
+
+
+def group_rollups(
+    rollups: Iterable[SeriesRollup], dimensions: Sequence[str]
+) -> dict[Group, SeriesRollup]:
+    """``rollups`` merged per tuple of the values of ``dimensions`` (names of ``Series``
+    fields), in the order the groups are first seen; each merged rollup's series carries the
+    group's values and ``UNKNOWN`` for the other dimensions."""
+    unknown = sorted(set(dimensions) - set(DIMENSIONS))
+    if unknown:
+        raise ValueError(f"not dimensions of a series: {unknown}")
+    groups: dict[Group, SeriesRollup] = {}
+    for rollup in rollups:
+        key = tuple(getattr(rollup.series, name) for name in dimensions)
+        merged = groups.get(key)
+        if merged is None:
+            merged = groups[key] = SeriesRollup(
+                Series.of(**dict(zip(dimensions, key, strict=True)))
+            )
+        merged.merge(rollup)
+    return groups
+
+
+def known(value: str) -> str | None:
+    """A dimension's value as the API shows it: ``None`` for ``UNKNOWN``."""
+    return None if value == UNKNOWN else value

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from parley.analytics.advice import AdviceCache
 from parley.apps.orgs import org_parts
 from parley.apps.parts import Parts, build_app
 from parley.apps.stores import dynamodb_stores
@@ -34,6 +35,7 @@ from parley.providers.registry import ProviderRegistry
 from parley.providers.timeouts import ProviderTimeouts
 from parley.routing.breaker import BreakerPolicy, CircuitBreaker
 from parley.routing.failover import Failover
+from parley.routing.learned import LearnedRouting
 from parley.routing.retry import RetryPolicy
 from parley.secrets import SecretStore
 
@@ -122,6 +124,8 @@ def chat_parts(
             charges=charges,
             cache=responses,
             preferences=SmartDefaults(PreferencesRepository(stores.documents)),
+            # Each org's routing advice, a copy per process refreshed at most every 5 minutes.
+            learned=LearnedRouting(AdviceCache(stores.rollups)),
         ),
         catalog=catalog,
         registry=registry,

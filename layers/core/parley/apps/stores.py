@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from parley.analytics.store import MemoryRollupStore, RollupRepository
 from parley.budget.ledger import Ledger, MemoryLedger
 from parley.state.client import dynamodb_client
 from parley.state.conversations import ConversationRepository, MemoryConversationStore
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
     from mypy_boto3_dynamodb import DynamoDBClient
 
+    from parley.analytics.store import RollupStore
     from parley.budget.ledger import LedgerStore
     from parley.config import Settings
     from parley.state.conversations import ConversationStore
@@ -35,6 +37,9 @@ class Stores:
     documents: VersionedItems
     ledger: LedgerStore
     usage: UsageStore
+    # Rollups and the recommender's routing advice, which learned routing reads
+    # (AnalyticsTable's, deployed).
+    rollups: RollupStore
 
 
 def dynamodb_stores(settings: Settings, client: DynamoDBClient | None = None) -> Stores:
@@ -47,6 +52,7 @@ def dynamodb_stores(settings: Settings, client: DynamoDBClient | None = None) ->
         usage=UsageRepository(
             settings.usage_table, retention_days=settings.usage_retention_days, client=client
         ),
+        rollups=RollupRepository(settings.analytics_table, client=client),
     )
 
 
@@ -57,4 +63,5 @@ def memory_stores(settings: Settings, *, clock: Callable[[], float] = time.time)
         documents=MemoryVersionedItems(),
         ledger=MemoryLedger(clock),
         usage=MemoryUsageStore(retention_days=settings.usage_retention_days, clock=clock),
+        rollups=MemoryRollupStore(clock=clock),
     )

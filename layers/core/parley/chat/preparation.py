@@ -1,7 +1,7 @@
 """Preparing a chat turn: everything that can refuse it, before a byte of the stream.
 
-    org settings → rate limits, balance and context (at once) → analysis and route →
-    response cache → hold the estimate on the ledger
+    org settings → rate limits, balance, context and routing advice (at once) → analysis and
+    route (learned routing reorders it) → response cache → hold the estimate on the ledger
 
 so that a refusal is a plain HTTP error (422, 402, 404, 429, 503) and consumes nothing but
 the rate-limit slot of a request that was admitted. The caller's preferences (the stream's
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from parley.orgs.settings import OrgSettings
     from parley.providers.catalog import Catalog
     from parley.providers.registry import ProviderRegistry
+    from parley.routing.learned import LearnedRouting
     from parley.routing.plan import Route
 
 __all__ = ["Preparation"]
@@ -56,6 +57,7 @@ class Preparation:
         charges: Charges,
         cache: ResponseCache,
         preferences: SmartDefaults | None = None,
+        learned: LearnedRouting | None = None,
     ) -> None:
         self._settings = settings
         self._catalog = catalog
@@ -66,6 +68,7 @@ class Preparation:
         self._charges = charges
         self._cache = cache
         self._preferences = preferences
+        self._learned = learned
 
     async def prepare(self, turn: ChatTurn) -> PreparedChat:
         """Everything that can refuse the request, so that it fails as a plain HTTP error: a
@@ -97,7 +100,11 @@ class Preparation:
         admitted = asyncio.ensure_future(self._limiter.acquire(rate_rules(identity, org)))
         balance_read = asyncio.ensure_future(self._charges.balance(identity.org_id))
         context_read = asyncio.ensure_future(self._context(turn))
-        await asyncio.wait((admitted, balance_read, context_read))
+        reads: list[asyncio.Future[Any]] = [admitted, balance_read, context_read]
+        advice_read = self._advice_read(turn, org)
+        if advice_read is not None:
+            reads.append(advice_read)
+        await asyncio.wait(reads)
         admitted.result().raise_if_refused()
         context = context_read.result()
         balance = balance_read.result()
@@ -120,6 +127,8 @@ class Preparation:
             balance_tokens=balance,
         )
         route = self._route(route_request, org)
+        if self._learned is not None:
+            route = self._learned.apply(route, org_id=identity.org_id, org=org)
         messages = [*history, ChatMessage("user", prompt)]
         cache_key, cached = await self._cached(turn, org, route, system, messages)
         hold = Hold(new_id())
@@ -165,6 +174,15 @@ class Preparation:
                 await self._memory.context(turn.identity, turn.conversation_id),
             )
         return new_id(), True, []
+
+    def _advice_read(self, turn: ChatTurn, org: OrgSettings) -> asyncio.Future[None] | None:
+        """The org's routing advice, when learned routing may use it and the copy held is older
+        than its TTL: one read, beside the others (it never raises). None for a request that
+        named a model, which learned routing leaves alone."""
+        if self._learned is None or turn.model is not None:
+            return None
+        refresh = self._learned.refresh(turn.identity.org_id, org)
+        return None if refresh is None else asyncio.ensure_future(refresh)
 
     def _start_smart_defaults(
         self, turn: ChatTurn, org: OrgSettings

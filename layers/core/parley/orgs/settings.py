@@ -1,4 +1,5 @@
-"""What one org can tune: routing tiers and modes, budgets, rate limits and the response cache.
+"""What one org can tune: routing tiers and modes, learned routing, budgets, rate limits and the
+response cache.
 
 Every field has the documented default, so an org that never saved settings gets exactly those;
 a saved document holds only what the org changed and is validated with this model on write and
@@ -21,6 +22,7 @@ from parley.panels.settings import PreferencesSettings
 __all__ = [
     "CacheSettings",
     "FailoverSettings",
+    "LearnedRoutingSettings",
     "LongContextSettings",
     "Mode",
     "OrgSettings",
@@ -119,6 +121,17 @@ class FailoverSettings(_Strict):
     named_models: bool = True
 
 
+class LearnedRoutingSettings(_Strict):
+    """Whether the recommender's advice (``parley.analytics.advice``) may reorder an ``auto``
+    request's tier chain for its task type (``parley.routing.learned``). ``exploration``: the
+    share of those requests that put another model of the chain first instead, so every model
+    keeps getting samples. ``min_confidence``: advice below it (0-100) is not followed."""
+
+    enabled: bool = False
+    exploration: float = Field(default=0.05, ge=0, le=0.5)
+    min_confidence: float = Field(default=0, ge=0, le=100)
+
+
 class OrgSettings(_Strict):
     default_mode: Mode = "auto"
     tiers: TiersSettings = TiersSettings()
@@ -132,6 +145,7 @@ class OrgSettings(_Strict):
     rate_limits: RateLimitSettings = RateLimitSettings()
     cache: CacheSettings = CacheSettings()
     failover: FailoverSettings = FailoverSettings()
+    learned_routing: LearnedRoutingSettings = LearnedRoutingSettings()
     preferences: PreferencesSettings = PreferencesSettings()
 
     @model_validator(mode="after")

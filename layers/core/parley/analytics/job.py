@@ -3,8 +3,8 @@
 Each run recomputes, from the raw events, its scheduled hour so far and the
 ``LOOKBACK_HOURS`` hours that closed before it: for every org of every shard it rebuilds the
 hour's rollups from the hour index of the usage and feedback tables (``sources``), stores them
-whole (replacing what the hour had), merges the org's day from its stored hours, and
-refreshes the org's routing advice.
+whole (replacing what the hour had) and merges the org's day from its stored hours; then,
+once for each org it rebuilt, it refreshes the org's routing advice.
 Recomputing rather than counting increments is what makes the job safe to run twice (a second
 delivery, a retry, ``parley jobs run`` by hand) and correct for what arrives late: an event
 whose write reached the index after its hour's first run, or a run that failed, is in the next
@@ -55,6 +55,8 @@ __all__ = [
 
 # Closed hours recomputed by each run besides its own: the one that just closed and two more.
 LOOKBACK_HOURS = 3
+# Seconds of the runner's margin after the deadline that refreshing advice may still use.
+ADVICE_GRACE_SECONDS = 20.0
 # The routing advice looks at this many days of rollups.
 ADVICE_WINDOW_DAYS = 30
 
@@ -152,16 +154,23 @@ class AggregateUsageJob:
             _Position.decode(cursor, hours=chosen_hours, shards=chosen_shards) if cursor else None
         )
         tally = _Tally()
-        for hour in chosen_hours:
-            for shard in chosen_shards:
-                if start is not None and (hour, shard) < (start.hour, start.shard):
-                    continue
-                resuming = start is not None and (hour, shard) == (start.hour, start.shard)
-                after = start.org if start is not None and resuming else None
-                stopped = self._shard(hour, shard, after=after, deadline=deadline, tally=tally)
-                if stopped is not None:
-                    return self._result(tally, chosen_hours, started, stopped)
-        return self._result(tally, chosen_hours, started, None)
+        stopped: _Position | None = None
+        for hour, shard in ((hour, shard) for hour in chosen_hours for shard in chosen_shards):
+            if start is not None and (hour, shard) < (start.hour, start.shard):
+                continue
+            resuming = start is not None and (hour, shard) == (start.hour, start.shard)
+            after = start.org if start is not None and resuming else None
+            stopped = self._shard(hour, shard, after=after, deadline=deadline, tally=tally)
+            if stopped is not None:
+                break
+        # Once per org and invocation, after all its hours: the advice reads 30 days. Past the
+        # deadline (and a little of the margin kept after it) the rest wait for the next run.
+        for org_id in sorted(tally.orgs):
+            if deadline is not None and self._timer() >= deadline + ADVICE_GRACE_SECONDS:
+                logger.warning("Routing advice left for the next run", orgs=len(tally.orgs))
+                break
+            self._refresh_advice(org_id)
+        return self._result(tally, chosen_hours, started, stopped)
 
     def _shard(
         self, hour: str, shard: int, *, after: str | None, deadline: float | None, tally: _Tally
@@ -190,14 +199,17 @@ class AggregateUsageJob:
             (span.rollups, span.activity) for span in self._rollups.hours(org_id, day)
         )
         self._rollups.put_day(org_id, day, list(merged.rollups.values()), merged.activity)
-        if self._advise is not None:
-            try:
-                advice = self._advise(org_id, self._rollups, self._clock())
-            except Exception:  # noqa: BLE001 - advice is optional; the rollups are stored
-                logger.exception("Routing advice not computed", org_id=org_id)
-                return
-            if advice is not None:
-                self._rollups.put_advice(org_id, advice)
+
+    def _refresh_advice(self, org_id: str) -> None:
+        if self._advise is None:
+            return
+        try:
+            advice = self._advise(org_id, self._rollups, self._clock())
+        except Exception:  # noqa: BLE001 - advice is optional; the rollups are stored
+            logger.exception("Routing advice not computed", org_id=org_id)
+            return
+        if advice is not None:
+            self._rollups.put_advice(org_id, advice)
 
     def _result(
         self, tally: _Tally, hours: list[str], started: float, stopped: _Position | None

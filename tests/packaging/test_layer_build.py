@@ -278,3 +278,15 @@ def test_each_function_handler_imports_from_the_build_output_alone(
     assert report["callable"] is True
     assert Path(report["file"]).resolve().is_relative_to(code_dir.resolve())
     assert Path(report["parley"]).resolve().is_relative_to(layer_dir.resolve())
+
+
+def test_core_layer_ships_the_dashboards_page_assets_and_vendored_chart_js(
+    layer_dir: Path,
+) -> None:
+    # parley.analytics.dashboard_api serves these files from the package; none is Python.
+    source = REPO / "layers" / "core" / "parley" / "analytics" / "dashboard"
+    built = layer_dir / "parley" / "analytics" / "dashboard"
+    files = sorted(p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file())
+    assert "vendor/chart.umd.min.js" in files
+    for name in files:
+        assert (built / name).read_bytes() == (source / name).read_bytes(), name

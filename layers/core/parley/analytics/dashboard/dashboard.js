@@ -2,6 +2,7 @@
 // and draws it with Chart.js (served by the same router). Every value the API returns is put
 // on the page with textContent or as chart data, never as HTML. The token stays in this tab's
 // sessionStorage: it is gone when the tab is closed and is never sent but as a Bearer header.
+// Its field is a password field: a dashboard is often shown on a shared screen.
 "use strict";
 
 (() => {
@@ -162,7 +163,7 @@
       data: { labels, datasets },
       options: {
         plugins: { legend: { display: datasets.length > 1 }, tooltip: tooltip(show) },
-        scales: { y: { beginAtZero: true, max } },
+        scales: { x: { grid: { display: false } }, y: { beginAtZero: true, max } },
       },
     });
   }
@@ -329,14 +330,16 @@
       ...data.recommendations.map((r) => r.taskType),
       ...data.bestByTask.map((b) => b.taskType),
     ].filter((t) => typeof t === "string" && t));
-    select.replaceChildren(...[...taskTypes].sort().map((t) => new Option(t, t)));
+    select.replaceChildren(new Option("all task types", ""),
+                           ...[...taskTypes].sort().map((t) => new Option(t, t)));
     if (taskTypes.has(previous)) select.value = previous;
-    $("ask-button").disabled = !taskTypes.size;
   }
 
   async function ask(event) {
     event.preventDefault();
+    // The same days as the figures above; no task type pools them all.
     const query = new URLSearchParams({
+      days: $("days").value,
       priority: $("ask-priority").value,
       task_type: $("ask-task").value,
     });
@@ -383,7 +386,7 @@
       renderBest(data.bestByTask);
       renderAdvice(data.recommendations);
       renderAskChoices(data);
-      $("status").textContent = "loaded " + new Date().toLocaleTimeString("en-GB");
+      $("status").textContent = "";
       $("dashboard").dataset.state = "ready";
     } catch (error) {
       $("dashboard").hidden = true;

@@ -14,7 +14,6 @@ import random
 import shutil
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -30,25 +29,16 @@ from parley.config import DEV_JWT_SECRET, Settings
 from parley.state.usage import UsageEvent
 from parley.state.versioned import MemoryVersionedItems
 from tests.conftest import REPO
+from tests.support.browser import Watched, chart_data, chromium, load, settled, table_rows
 from tests.support.devserver import DevServer
 from tests.support.servers import LiveServer
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
-    from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response
+    from playwright.sync_api import Browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOT = REPO / "bench" / "results" / "dashboard.png"
 
 ORG = "org-dash"
@@ -229,44 +219,7 @@ def server() -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing. `make test` installs it (Debian package chromium); "
-            "or run `apt-get install chromium`."
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-class Watched:
-    """A page and everything it reported: console errors, uncaught exceptions, requests that
-    failed and responses of 400 or more."""
-
-    def __init__(self, browser: Browser) -> None:
-        self.page: Page = browser.new_page(viewport={"width": 1280, "height": 900})
-        self.problems: list[str] = []
-        self.page.on("console", self._console)
-        self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        self.page.on("requestfailed", self._failed)
-        self.page.on("response", self._response)
-
-    def _console(self, message: ConsoleMessage) -> None:
-        if message.type in ("error", "warning"):
-            self.problems.append(f"console {message.type}: {message.text}")
-
-    def _failed(self, request: Request) -> None:
-        self.problems.append(f"request failed: {request.url} {request.failure}")
-
-    def _response(self, response: Response) -> None:
-        if response.status >= 400:
-            self.problems.append(f"{response.status} {response.url}")
-
-    def close(self) -> None:
-        self.page.close()
+    yield from chromium()
 
 
 @pytest.fixture
@@ -274,25 +227,6 @@ def watched(browser: Browser) -> Iterator[Watched]:
     page = Watched(browser)
     yield page
     page.close()
-
-
-def load(watched: Watched, server: LiveServer | DevServer, bearer: str, days: int = DAYS) -> Page:
-    page = watched.page
-    page.goto(f"{server.url}/analytics")
-    page.fill("#token", bearer)
-    page.select_option("#days", str(days))
-    page.click("#load")
-    settled(page)
-    return page
-
-
-# Waiting goes through selectors: a predicate of wait_for_function would be evaluated as a
-# string in the page, which its Content-Security-Policy refuses (no 'unsafe-eval').
-def settled(page: Page) -> None:
-    """Wait for the page's load to end, drawn or refused."""
-    page.wait_for_selector(
-        "#dashboard[data-state=ready], #dashboard[data-state=error]", state="attached"
-    )
 
 
 def api(server: LiveServer, path: str, bearer: str) -> Any:
@@ -303,41 +237,12 @@ def api(server: LiveServer, path: str, bearer: str) -> Any:
     return response.json()
 
 
-def chart_data(page: Page, canvas: str) -> dict[str, Any]:
-    data: dict[str, Any] = page.evaluate(
-        """(id) => {
-            const canvas = document.getElementById(id);
-            const chart = Chart.getChart(canvas);
-            if (!chart) return null;
-            return {
-                width: canvas.width, height: canvas.height, type: chart.config.type,
-                labels: chart.data.labels,
-                datasets: chart.data.datasets.map((d) => ({ label: d.label, data: d.data })),
-            };
-        }""",
-        canvas,
-    )
-    assert data is not None, f"no chart on #{canvas}"
-    assert data["width"] > 0
-    assert data["height"] > 0
-    return data
-
-
-def table_rows(page: Page, table: str) -> list[list[str]]:
-    rows: list[list[str]] = page.evaluate(
-        """(id) => [...document.getElementById(id).tBodies[0].rows]
-            .map((row) => [...row.cells].map((cell) => cell.textContent))""",
-        table,
-    )
-    return rows
-
-
 def test_the_dashboard_shows_the_apis_figures(
     server: LiveServer, watched: Watched, tmp_path: Path
 ) -> None:
     bearer = token()
     body = api(server, f"/v1/analytics/models?days={DAYS}", bearer)
-    page = load(watched, server, bearer)
+    page = load(watched, server, bearer, DAYS)
     assert page.evaluate("document.getElementById('dashboard').dataset.state") == "ready"
     assert page.is_hidden("#error")
     assert page.text_content("#range") == f"{body['from']} to {body['to']} ({DAYS} days, UTC)"
@@ -426,7 +331,7 @@ def test_the_dashboard_shows_the_apis_figures(
 
 
 def test_a_refused_token_is_a_readable_message(server: LiveServer, watched: Watched) -> None:
-    page = load(watched, server, "not-a-token")
+    page = load(watched, server, "not-a-token", DAYS)
     assert page.is_hidden("#dashboard")
     message = page.text_content("#error") or ""
     assert "token was refused (401" in message
@@ -445,7 +350,7 @@ def test_a_refused_token_is_a_readable_message(server: LiveServer, watched: Watc
 
 def test_the_token_stays_in_the_tab_and_loads_again(server: LiveServer, watched: Watched) -> None:
     bearer = token()
-    page = load(watched, server, bearer)
+    page = load(watched, server, bearer, DAYS)
     assert page.evaluate("sessionStorage.getItem('parley.analytics.token')") == bearer
     assert page.evaluate("document.cookie") == ""
     page.reload()
@@ -459,7 +364,7 @@ def test_the_token_stays_in_the_tab_and_loads_again(server: LiveServer, watched:
 def test_values_that_look_like_markup_are_shown_as_text(
     server: LiveServer, watched: Watched
 ) -> None:
-    page = load(watched, server, token(org_id=HOSTILE_ORG))
+    page = load(watched, server, token(org_id=HOSTILE_ORG), DAYS)
     assert page.evaluate("document.getElementById('dashboard').dataset.state") == "ready"
     assert table_rows(page, "models-table")[0][0] == HOSTILE_MODEL
     assert table_rows(page, "tasks-table")[0][0] == HOSTILE_TASK

@@ -92,6 +92,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/gateway_overhead.py
 	$(BIN)/python bench/learn_preferences.py
 	$(BIN)/python bench/dev_dynamodb.py
+	$(BIN)/python bench/aggregate_usage.py
+	$(BIN)/python bench/analytics_query.py
+	$(BIN)/python bench/learned_routing.py
 
 build: $(SAM)
 	$(SAM) build

@@ -36,6 +36,7 @@ def serve(*, host: str, port: int) -> None:
         f"""
 Parley development server  {base}
   playground  {base}/
+  analytics   {base}/analytics  (after `parley jobs run aggregate-usage`)
   DynamoDB    {database.endpoint} ({where})
   hot state   {hot_backend_name(settings)}
   token       {token}

@@ -365,3 +365,31 @@ def test_each_run_leaves_the_orgs_routing_advice_best_model_first(
     assert [entry["model"] for entry in ranked] == ["claude-haiku-4-5", "gpt-4.1"]
     assert ranked[0]["samples"] == 12
     assert advice["window_days"] == 30
+
+
+def test_the_lambda_handler_runs_the_template_schedules_event_once(
+    settings: Settings, dynamodb: DynamoDBClient, usage: UsageRepository, rollups: RollupRepository
+) -> None:
+    from parley.apps.jobs import lambda_handler
+    from tests.support.lambdas import LambdaContext, recorded_event
+
+    # GIVEN the event the template's schedule sends, fired at 11:05 on the 30th
+    usage.record(event("acme", 1, at=HOUR))
+    continued: list[dict[str, object]] = []
+    handler = lambda_handler(
+        "aggregate-usage",
+        settings=settings,
+        client=dynamodb,
+        continuation=lambda _context: continued.append,
+    )
+    scheduled = recorded_event("aggregate_usage_schedule")
+    context = LambdaContext(function_name="parley-aggregate-usage", remaining_ms=600_000)
+    # WHEN it is delivered twice
+    result = handler(scheduled, context)
+    again = handler(scheduled, context)
+    # THEN the hours before 11:05 are rolled up once, and the second delivery replays it
+    assert result["hours"] == ["2026-11-30T08", "2026-11-30T09", "2026-11-30T10", "2026-11-30T11"]
+    assert result["events"] == 1
+    assert again == result
+    assert continued == []
+    assert day_of(rollups, "acme").rollups[0].calls == 1

@@ -137,6 +137,43 @@ def test_the_template_schedules_the_job_with_its_hour_and_least_privilege() -> N
             assert statement["Resource"] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
 
 
+def test_the_template_schedules_the_aggregation_with_least_privilege() -> None:
+    resources = load_template(TEMPLATE)["Resources"]
+    function = resources["AggregateUsageFunction"]["Properties"]
+    assert function["Handler"] == "handlers.aggregate_usage"
+    schedule = function["Events"]["Hourly"]["Properties"]
+    assert schedule["ScheduleExpression"] == "cron(5 * * * ? *)"
+    assert json.loads(schedule["Input"]) == {
+        "job": "aggregate-usage",
+        "scheduled_time": "<aws.scheduler.scheduled-time>",
+    }
+    statements = function["Policies"][0]["Statement"]
+    by_action: dict[str, list[Any]] = {}
+    for statement in statements:
+        for action in statement["Action"]:
+            resources_of = statement["Resource"]
+            by_action.setdefault(action, []).extend(
+                resources_of if isinstance(resources_of, list) else [resources_of]
+            )
+    assert not any("Scan" in action for action in by_action)
+    # It reads the usage and feedback tables only through their hour index, never their items.
+    assert by_action["dynamodb:Query"] == [
+        {"Fn::Sub": "${UsageTable.Arn}/index/gsi2"},
+        {"Fn::Sub": "${FeedbackTable.Arn}/index/gsi2"},
+        {"Fn::GetAtt": ["AnalyticsTable", "Arn"]},
+    ]
+    # It writes only rollups, advice and its idempotency records.
+    assert by_action["dynamodb:BatchWriteItem"] == [{"Fn::GetAtt": ["AnalyticsTable", "Arn"]}]
+    assert by_action["dynamodb:PutItem"] == [
+        {"Fn::GetAtt": ["AnalyticsTable", "Arn"]},
+        {"Fn::GetAtt": ["IdempotencyTable", "Arn"]},
+    ]
+    assert by_action["dynamodb:GetItem"] == [{"Fn::GetAtt": ["IdempotencyTable", "Arn"]}]
+    (invoke,) = by_action["lambda:InvokeFunction"]
+    assert invoke["Fn::Sub"].endswith(":function:${AWS::StackName}-aggregate-usage")
+    assert function["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-aggregate-usage"}
+
+
 def test_the_continuation_invokes_the_function_asynchronously_with_the_next_event() -> None:
     import boto3
     from botocore.stub import Stubber

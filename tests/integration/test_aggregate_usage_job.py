@@ -393,3 +393,18 @@ def test_the_lambda_handler_runs_the_template_schedules_event_once(
     assert again == result
     assert continued == []
     assert day_of(rollups, "acme").rollups[0].calls == 1
+
+
+def test_recording_an_event_stays_one_put_item(
+    settings: Settings, dynamodb: DynamoDBClient
+) -> None:
+    calls: list[str] = []
+
+    class Counting:
+        def __getattr__(self, name: str) -> object:
+            calls.append(name)
+            return getattr(dynamodb, name)
+
+    counted = UsageRepository(settings.usage_table, client=Counting())  # type: ignore[arg-type]
+    assert counted.record(event("acme", 1, at=HOUR))
+    assert calls == ["put_item"]

@@ -8,9 +8,7 @@ first in the chain for that task type."""
 from __future__ import annotations
 
 import asyncio
-import json
 import math
-import subprocess
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -27,7 +25,7 @@ from tests.fakes.upstreams import FakeUpstream
 from tests.support.asgi import bearer
 from tests.support.browser import Watched, chart_data, chromium, load, table_rows
 from tests.support.chat import Streamed, stream_chat
-from tests.support.devserver import DevServer, clean_env, parley
+from tests.support.devserver import DevServer, run_job
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -102,21 +100,6 @@ def raw_events(server: DevServer) -> list[UsageEvent]:
     return UsageRepository("parley-usage", client=client).for_org_day(ORG, today)  # type: ignore[arg-type]
 
 
-def aggregate(server: DevServer) -> dict[str, Any]:
-    done = subprocess.run(
-        parley("jobs", "run", "aggregate-usage"),
-        cwd=REPO,
-        env={**clean_env(), "AWS_ENDPOINT_URL_DYNAMODB": server.dynamodb_endpoint},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
-
-
 def exact_p95(latencies: list[float]) -> float:
     """The value at rank 0.95 x (n - 1) (the sketch's definition: numpy's "lower")."""
     ordered = sorted(latencies)
@@ -154,7 +137,7 @@ def test_analytics_follow_the_traffic_and_learned_routing_follows_the_analytics(
             assert rated.status_code == 201, rated.text
 
     # AND the job runs once
-    result = aggregate(dev_server)
+    result = run_job(dev_server, "aggregate-usage")
     assert result["complete"]
     events = raw_events(dev_server)
     assert result["events"] == len(events)

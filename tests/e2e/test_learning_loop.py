@@ -6,17 +6,15 @@ file, and another user's token seeing none of it."""
 from __future__ import annotations
 
 import asyncio
-import json
-import subprocess
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
-from tests.conftest import REPO
 from tests.support.asgi import bearer
 from tests.support.chat import Streamed, stream_chat
-from tests.support.devserver import DevServer, clean_env, parley, running_dev_server
+from tests.support.devserver import DevServer, running_dev_server
+from tests.support.devserver import run_job as run_devserver_job
 from tests.support.fine_tuning import validate_openai_line
 
 if TYPE_CHECKING:
@@ -44,19 +42,7 @@ def chat(server: DevServer, user: str, body: dict[str, Any]) -> Streamed:
 
 
 def run_job(server: DevServer) -> dict[str, Any]:
-    done = subprocess.run(
-        parley("jobs", "run", "learn-preferences"),
-        cwd=REPO,
-        # As the README says: the endpoint the banner prints, and no AWS credentials.
-        env={**clean_env(), "AWS_ENDPOINT_URL_DYNAMODB": server.dynamodb_endpoint},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
+    return run_devserver_job(server, "learn-preferences")
 
 
 def test_preferences_feedback_learning_and_corrections_work_together(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -9,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -19,7 +20,7 @@ from tests.support.servers import free_port, wait_until
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["DevServer", "clean_env", "parley", "running_dev_server"]
+__all__ = ["DevServer", "clean_env", "parley", "run_job", "running_dev_server"]
 
 BIN = Path(sys.executable).parent
 TOKEN_LINE = re.compile(r"^\s+token\s+(\S+)$", re.MULTILINE)
@@ -108,3 +109,20 @@ def running_dev_server() -> Iterator[DevServer]:
     server = DevServer()
     yield server
     assert server.stop() == 0
+
+
+def run_job(server: DevServer, name: str) -> dict[str, Any]:
+    """``parley jobs run <name>`` beside the server, as the README says: the endpoint its
+    banner prints, and no AWS credentials. The result it prints."""
+    done = subprocess.run(
+        parley("jobs", "run", name),
+        cwd=REPO,
+        env={**clean_env(), "AWS_ENDPOINT_URL_DYNAMODB": server.dynamodb_endpoint},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result

@@ -8,15 +8,13 @@ it; what a record holds is the feedback table's (``parley.feedback.repository``)
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any, Protocol
 
-from parley.state.hour_index import HOUR_INDEX, after_org_key, hour_partition
-from parley.state.items import to_item
+from parley.state.hour_index import hour_query
 from parley.state.paging import query_all
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
 
     from mypy_boto3_dynamodb import DynamoDBClient
 
@@ -34,25 +32,11 @@ class FeedbackHours(Protocol):
 class FeedbackHoursTable:
     """Feedback records through the FeedbackTable's hour index."""
 
-    def __init__(
-        self, table_name: str, *, client: DynamoDBClient, clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, table_name: str, *, client: DynamoDBClient) -> None:
         self._table = table_name
         self._client = client
-        self._clock = clock
 
     def for_hour(
         self, hour: str, shard: int, *, after_org: str | None = None
     ) -> Iterator[dict[str, Any]]:
-        condition = "gsi2pk = :pk"
-        values: dict[str, Any] = {":pk": hour_partition(hour, shard)}
-        if after_org is not None:
-            condition += " AND gsi2sk > :after"
-            values[":after"] = after_org_key(after_org)
-        query = {
-            "TableName": self._table,
-            "IndexName": HOUR_INDEX,
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeValues": to_item(values),
-        }
-        return query_all(self._client, query)
+        return query_all(self._client, hour_query(self._table, hour, shard, after_org=after_org))

@@ -11,6 +11,7 @@ shard's run sees each org whole.
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 __all__ = [
     "HOUR_INDEX",
@@ -18,6 +19,7 @@ __all__ = [
     "after_org_key",
     "hour_index_keys",
     "hour_partition",
+    "hour_query",
     "org_shard",
 ]
 
@@ -48,3 +50,27 @@ def hour_index_keys(org_id: str, stamp: str, order: str) -> dict[str, str]:
 def after_org_key(org_id: str) -> str:
     """A sort key above every one of ``org_id``'s in an hour (orders start with a digit)."""
     return f"{org_id}#~"
+
+
+def hour_query(
+    table: str, hour: str, shard: int, *, after_org: str | None, live_at: int | None = None
+) -> dict[str, Any]:
+    """Query's parameters for one hour and shard of ``table``'s hour index, from after
+    ``after_org``'s items; with ``live_at`` (epoch seconds), only items whose ``expires_at``
+    is later."""
+    from parley.state.items import to_item  # boto3's serializer: loaded by what queries
+
+    condition = "gsi2pk = :pk"
+    values: dict[str, Any] = {":pk": hour_partition(hour, shard)}
+    if after_org is not None:
+        condition += " AND gsi2sk > :after"
+        values[":after"] = after_org_key(after_org)
+    query: dict[str, Any] = {
+        "TableName": table,
+        "IndexName": HOUR_INDEX,
+        "KeyConditionExpression": condition,
+    }
+    if live_at is not None:
+        query["FilterExpression"] = "expires_at > :now"
+        values[":now"] = live_at
+    return {**query, "ExpressionAttributeValues": to_item(values)}

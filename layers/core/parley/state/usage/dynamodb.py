@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from parley.clock import iso_from_epoch
 from parley.state.client import dynamodb_client
 from parley.state.errors import dynamodb_errors, error_code
-from parley.state.hour_index import HOUR_INDEX, after_org_key, hour_index_keys, hour_partition
+from parley.state.hour_index import hour_index_keys, hour_query
 from parley.state.items import from_item, to_item
 from parley.state.paging import query_all
 from parley.state.usage.base import UsageEvent, UsageStore, event_order, usage_event
@@ -92,18 +92,9 @@ class UsageRepository(UsageStore):
     def for_hour(
         self, hour: str, shard: int, *, after_org: str | None = None
     ) -> Iterator[UsageEvent]:
-        condition = "gsi2pk = :pk"
-        values: dict[str, Any] = {":pk": hour_partition(hour, shard), ":now": int(self._clock())}
-        if after_org is not None:
-            condition += " AND gsi2sk > :after"
-            values[":after"] = after_org_key(after_org)
-        query = {
-            "TableName": self._table,
-            "IndexName": HOUR_INDEX,
-            "KeyConditionExpression": condition,
-            "FilterExpression": "expires_at > :now",
-            "ExpressionAttributeValues": to_item(values),
-        }
+        query = hour_query(
+            self._table, hour, shard, after_org=after_org, live_at=int(self._clock())
+        )
         return (usage_event(item) for item in query_all(self._client, query))
 
 

@@ -95,6 +95,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/aggregate_usage.py
 	$(BIN)/python bench/analytics_query.py
 	$(BIN)/python bench/learned_routing.py
+	$(BIN)/python bench/recommender_eval.py
 
 build: $(SAM)
 	$(SAM) build

@@ -11,7 +11,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, Query
 
 from parley.analytics.collaborators import ANALYTICS_SCOPE, Analytics, AnalyticsCollaborators
-from parley.analytics.overview import GroupBy, models_overview, of_task, scores_for
+from parley.analytics.overview import GroupBy, models_query, of_task, scores_for
 from parley.analytics.recommender import DEFAULT_TIER, recommend, usual_tier
 from parley.analytics.scores import Priority
 from parley.analytics.views import (
@@ -66,9 +66,11 @@ async def models(
     window = _window(analytics, days)
 
     def compute() -> dict[str, Any]:
-        found = read_window(analytics.rollups, identity.org_id, window, Filters(task_type or None))
-        return models_overview(
-            found,
+        return models_query(
+            analytics.rollups,
+            identity.org_id,
+            window,
+            task_type=task_type or None,
             model=model or None,
             group_by=group_by,
             catalog=analytics.catalog,

@@ -20,17 +20,26 @@ from parley.analytics.recommender import (
     usual_tiers,
 )
 from parley.analytics.scores import rank
-from parley.analytics.window import Filters, known
+from parley.analytics.window import Filters, known, read_window
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from parley.analytics.rollup import SeriesRollup
     from parley.analytics.scores import ModelScore
-    from parley.analytics.window import Group, WindowRollups
+    from parley.analytics.store.base import RollupStore
+    from parley.analytics.window import Group, Window, WindowRollups
     from parley.providers.catalog import Catalog, ModelSpec
 
-__all__ = ["GROUPINGS", "GroupBy", "models_overview", "of_task", "scores_for", "window_keys"]
+__all__ = [
+    "GROUPINGS",
+    "GroupBy",
+    "models_overview",
+    "models_query",
+    "of_task",
+    "scores_for",
+    "window_keys",
+]
 
 GroupBy = Literal["model", "task_type", "provider", "time"]
 GROUPINGS: tuple[GroupBy, ...] = ("model", "task_type", "provider", "time")
@@ -43,6 +52,23 @@ def window_keys(found: WindowRollups) -> dict[str, Any]:
         "from": found.window.first.isoformat(),
         "to": found.window.last.isoformat(),
     }
+
+
+def models_query(
+    store: RollupStore,
+    org_id: str,
+    window: Window,
+    *,
+    task_type: str | None,
+    model: str | None,
+    group_by: GroupBy,
+    catalog: Catalog,
+    rules: Callable[[str], Sequence[ModelSpec]],
+) -> dict[str, Any]:
+    """The endpoint's answer: one read of the window (``task_type`` filtered), then its
+    overview."""
+    found = read_window(store, org_id, window, Filters(task_type))
+    return models_overview(found, model=model, group_by=group_by, catalog=catalog, rules=rules)
 
 
 def models_overview(

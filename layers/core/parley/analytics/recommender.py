@@ -48,7 +48,7 @@ DEFAULT_TIER = "standard"
 
 def model_scores(rollups: Iterable[SeriesRollup], catalog: Catalog) -> list[ModelScore]:
     """One score per model seen in ``rollups`` (all of one task type, or all task types)."""
-    groups = group_rollups(rollups, ("model", "provider"))
+    groups = group_rollups(rollups, ("model", "provider"), sketches=())
     return [score(rollup, catalog) for (model, _), rollup in groups.items() if model != UNKNOWN]
 
 
@@ -56,7 +56,7 @@ def scores_by_task(
     rollups: Iterable[SeriesRollup], catalog: Catalog
 ) -> dict[str, list[ModelScore]]:
     """Each known task type's model scores, task types in name order."""
-    groups = group_rollups(rollups, ("task_type", "model", "provider"))
+    groups = group_rollups(rollups, ("task_type", "model", "provider"), sketches=())
     found: dict[str, list[ModelScore]] = {}
     for (task_type, model, _), rollup in sorted(groups.items()):
         if UNKNOWN not in {task_type, model}:
@@ -73,7 +73,9 @@ def usual_tiers(rollups: Iterable[SeriesRollup], *, by_task: bool = True) -> dic
     """Each task type's usual tier: the one of ``RULES_TIERS`` most of its requests took (a
     task type routed to none of them is absent). ``by_task`` False: all under ``""``."""
     requests: dict[str, dict[str, int]] = {}
-    for (task_type, tier), rollup in group_rollups(rollups, ("task_type", "tier")).items():
+    for (task_type, tier), rollup in group_rollups(
+        rollups, ("task_type", "tier"), sketches=()
+    ).items():
         if tier in RULES_TIERS:
             counts = requests.setdefault(task_type if by_task else "", {})
             counts[tier] = counts.get(tier, 0) + rollup.requests

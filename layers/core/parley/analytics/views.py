@@ -140,7 +140,7 @@ def engagement(found: WindowRollups, window: Window) -> dict[str, Any]:
 
 
 def features(found: WindowRollups) -> dict[str, Any]:
-    panels = found.by("panel")
+    panels = found.by("panel", quantiles=False)
     requests = sum(rollup.requests for rollup in panels.values())
     rows = [
         {
@@ -161,7 +161,7 @@ def features(found: WindowRollups) -> dict[str, Any]:
 
 
 def complexity(found: WindowRollups) -> dict[str, Any]:
-    tiers = found.by("tier")
+    tiers = found.by("tier", quantiles=False)
     requests = sum(rollup.requests for rollup in tiers.values())
     rows = [
         {

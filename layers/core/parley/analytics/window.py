@@ -14,8 +14,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from parley.analytics.activity import Activity
-from parley.analytics.rollup import SeriesRollup, merge_rollups
+from parley.analytics.rollup import COUNTERS, SeriesRollup
 from parley.analytics.series import DIMENSIONS, UNKNOWN, Series
+from parley.analytics.sketches import merge_sketch
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -24,13 +25,17 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_DAYS",
+    "LATENCY",
     "MAX_DAYS",
+    "SKETCHES",
     "Day",
     "Filters",
     "Window",
     "WindowRollups",
     "group_rollups",
     "known",
+    "merge_into",
+    "merged",
     "read_window",
 ]
 
@@ -39,6 +44,10 @@ DEFAULT_DAYS = 30
 MAX_DAYS = 400
 
 Group = tuple[str, ...]
+# The sketches a rollup has. A window's merges keep ``LATENCY`` only: every figure's quantiles
+# are latency's, and none reads time to first token yet.
+SKETCHES = ("latency", "ttft")
+LATENCY = ("latency",)
 
 
 @dataclass(frozen=True)
@@ -95,6 +104,7 @@ class WindowRollups:
     window: Window
     filters: Filters = field(default_factory=Filters)
     days: list[Day] = field(default_factory=list)
+    _series: list[SeriesRollup] | None = field(default=None, init=False, repr=False)
 
     def narrowed(self, filters: Filters) -> WindowRollups:
         """The same days with only the series ``filters`` also admits."""
@@ -113,23 +123,32 @@ class WindowRollups:
         return WindowRollups(self.window, both, days)
 
     def rollups(self) -> Iterable[SeriesRollup]:
-        for day in self.days:
-            yield from day.rollups
+        """One rollup per series: its days merged (computed once, then every grouping merges
+        these, so the days are merged once whatever the groupings asked)."""
+        if self._series is None:
+            series = group_rollups(
+                (rollup for day in self.days for rollup in day.rollups),
+                DIMENSIONS,
+                sketches=LATENCY,
+            )
+            self._series = list(series.values())
+        return self._series
 
     def total(self) -> SeriesRollup:
         """Every rollup of the window in one."""
-        return merge_rollups(self.rollups(), Series.of())
+        return merged(self.rollups(), Series.of(), LATENCY)
 
-    def by(self, *dimensions: str) -> dict[Group, SeriesRollup]:
-        """The window's rollups merged per value of ``dimensions`` (see ``group_rollups``)."""
-        return group_rollups(self.rollups(), dimensions)
+    def by(self, *dimensions: str, quantiles: bool = True) -> dict[Group, SeriesRollup]:
+        """The window's rollups merged per value of ``dimensions`` (see ``group_rollups``);
+        without ``quantiles``, counts only."""
+        return group_rollups(self.rollups(), dimensions, sketches=LATENCY if quantiles else ())
 
     def by_day(self) -> dict[str, SeriesRollup]:
         """Every day of the window, oldest first, with all its rollups merged (an empty
         rollup for a day with nothing stored)."""
         stored = {day.span: day for day in self.days}
         return {
-            name: merge_rollups(stored[name].rollups if name in stored else (), Series.of())
+            name: merged(stored[name].rollups if name in stored else (), Series.of(), LATENCY)
             for name in self.day_names()
         }
 
@@ -163,11 +182,16 @@ def read_window(
 
 
 def group_rollups(
-    rollups: Iterable[SeriesRollup], dimensions: Sequence[str]
+    rollups: Iterable[SeriesRollup],
+    dimensions: Sequence[str],
+    *,
+    sketches: Sequence[str] = SKETCHES,
 ) -> dict[Group, SeriesRollup]:
     """``rollups`` merged per tuple of the values of ``dimensions`` (names of ``Series``
     fields), in the order the groups are first seen; each merged rollup's series carries the
-    group's values and ``UNKNOWN`` for the other dimensions."""
+    group's values and ``UNKNOWN`` for the other dimensions. ``sketches``: those the merged
+    rollups keep (the others are left out: a merge of sketches costs their bins, a merge of
+    counts nothing)."""
     unknown = sorted(set(dimensions) - set(DIMENSIONS))
     if unknown:
         raise ValueError(f"not dimensions of a series: {unknown}")
@@ -179,8 +203,28 @@ def group_rollups(
             merged = groups[key] = SeriesRollup(
                 Series.of(**dict(zip(dimensions, key, strict=True)))
             )
-        merged.merge(rollup)
+        merge_into(merged, rollup, sketches)
     return groups
+
+
+def merge_into(total: SeriesRollup, other: SeriesRollup, sketches: Sequence[str]) -> None:
+    """``SeriesRollup.merge`` keeping only the sketches named (``merge_sketch``'s way)."""
+    for name in COUNTERS:
+        setattr(total, name, getattr(total, name) + getattr(other, name))
+    for code, count in other.errors.items():
+        total.errors[code] = total.errors.get(code, 0) + count
+    for name in sketches:
+        setattr(total, name, merge_sketch(getattr(total, name), getattr(other, name)))
+
+
+def merged(
+    rollups: Iterable[SeriesRollup], series: Series, sketches: Sequence[str] = SKETCHES
+) -> SeriesRollup:
+    """One rollup, labelled ``series``, holding every one of ``rollups``."""
+    total = SeriesRollup(series)
+    for rollup in rollups:
+        merge_into(total, rollup, sketches)
+    return total
 
 
 def known(value: str) -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from parley.analytics.store import MemoryRollupStore, RollupRepository
 from parley.budget.ledger import Ledger, MemoryLedger
 from parley.state.conversations import ConversationRepository, MemoryConversationStore
 from parley.state.usage import MemoryUsageStore, UsageRepository
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 
     import pytest
 
+    from parley.analytics.store import RollupStore
     from parley.budget.ledger import LedgerStore
     from parley.config import Settings
     from parley.state.conversations import ConversationStore
@@ -65,4 +67,15 @@ def usage_store(
         retention_days=retention_days,
         client=request.getfixturevalue("dynamodb"),
         clock=clock,
+    )
+
+
+def rollup_store(
+    request: pytest.FixtureRequest, backend: str, *, clock: Callable[[], float] = time.time
+) -> RollupStore:
+    if backend == "memory":
+        return MemoryRollupStore(clock=clock)
+    settings: Settings = request.getfixturevalue("settings")
+    return RollupRepository(
+        settings.analytics_table, client=request.getfixturevalue("dynamodb"), clock=clock
     )

@@ -28,13 +28,16 @@ from parley.analytics.series import Series
 from parley.analytics.sketches import decode_sketch, encode_sketch, new_sketch
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Collection, Iterable
 
     from ddsketch.ddsketch import BaseDDSketch
 
     from parley.state.usage import UsageEvent
 
-__all__ = ["COUNTERS", "SeriesRollup", "merge_rollups"]
+__all__ = ["COUNTERS", "SKETCHES", "SeriesRollup", "merge_rollups"]
+
+# The distributions a rollup keeps, by attribute name.
+SKETCHES: tuple[str, ...] = ("latency", "ttft")
 
 
 @dataclass
@@ -144,14 +147,20 @@ class SeriesRollup:
         return values
 
     @classmethod
-    def from_values(cls, values: dict[str, Any]) -> SeriesRollup:
+    def from_values(
+        cls, values: dict[str, Any], *, sketches: Collection[str] = SKETCHES
+    ) -> SeriesRollup:
+        """The rollup ``to_values`` stored; only the ``sketches`` named are decoded (the
+        others are None): decoding costs a sketch's bins, and most reads need one."""
         rollup = cls(Series.from_key(values["series"]))
         for name in COUNTERS:
             if name in values:
                 setattr(rollup, name, values[name])
         rollup.errors = {code: int(count) for code, count in values.get("errors", {}).items()}
-        rollup.latency = _decoded(values.get("latency"))
-        rollup.ttft = _decoded(values.get("ttft"))
+        if "latency" in sketches:
+            rollup.latency = _decoded(values.get("latency"))
+        if "ttft" in sketches:
+            rollup.ttft = _decoded(values.get("ttft"))
         return rollup
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from parley.analytics.activity import Activity
-from parley.analytics.rollup import COUNTERS, SeriesRollup
+from parley.analytics.rollup import COUNTERS, SKETCHES, SeriesRollup
 from parley.analytics.series import DIMENSIONS, UNKNOWN, Series
 from parley.analytics.sketches import merge_sketch
 
@@ -46,7 +46,6 @@ MAX_DAYS = 400
 Group = tuple[str, ...]
 # The sketches a rollup has. A window's merges keep ``LATENCY`` only: every figure's quantiles
 # are latency's, and none reads time to first token yet.
-SKETCHES = ("latency", "ttft")
 LATENCY = ("latency",)
 
 
@@ -169,7 +168,9 @@ def read_window(
 ) -> WindowRollups:
     """One read of ``org_id``'s days in ``window``, keeping the series ``filters`` admit."""
     filters = filters or Filters()
-    stored = store.days(org_id, window.first.isoformat(), window.last.isoformat())
+    # Every figure read from a window needs the latency sketch only (quantiles of response
+    # time); the time-to-first-token one is not decoded.
+    stored = store.days(org_id, window.first.isoformat(), window.last.isoformat(), sketches=LATENCY)
     days = [
         Day(
             day.span,

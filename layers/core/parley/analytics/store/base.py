@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from parley.analytics.activity import Activity
+from parley.analytics.rollup import SKETCHES
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Collection, Sequence
 
     from parley.analytics.rollup import SeriesRollup
 
@@ -51,9 +52,12 @@ class RollupStore(ABC):
         """Store one day's rollups (the merge of its hours), replacing what it had."""
 
     @abstractmethod
-    def days(self, org_id: str, first: str, last: str) -> list[SpanRollups]:
+    def days(
+        self, org_id: str, first: str, last: str, *, sketches: Collection[str] = SKETCHES
+    ) -> list[SpanRollups]:
         """The stored days from ``first`` to ``last`` (both ``yyyy-mm-dd``, inclusive),
-        oldest first; a day with nothing stored is absent."""
+        oldest first; a day with nothing stored is absent. Only the ``sketches`` named are
+        decoded (``SeriesRollup.from_values``)."""
 
     @abstractmethod
     def put_advice(self, org_id: str, advice: dict[str, Any]) -> None:

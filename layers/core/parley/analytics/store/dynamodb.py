@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from parley.analytics.activity import Activity
-from parley.analytics.rollup import SeriesRollup
+from parley.analytics.rollup import SKETCHES, SeriesRollup
 from parley.analytics.store.base import ROLLUP_RETENTION_DAYS, RollupStore, SpanRollups
 from parley.state.client import dynamodb_client
 from parley.state.errors import dynamodb_errors
@@ -27,7 +27,7 @@ from parley.state.paging import query_all
 from parley.state.transactions import back_off
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Collection, Iterable, Sequence
 
     from mypy_boto3_dynamodb import DynamoDBClient
 
@@ -71,13 +71,15 @@ class RollupRepository(RollupStore):
             for span, (rollups, activity) in _spans(items).items()
         ]
 
-    def days(self, org_id: str, first: str, last: str) -> list[SpanRollups]:
+    def days(
+        self, org_id: str, first: str, last: str, *, sketches: Collection[str] = SKETCHES
+    ) -> list[SpanRollups]:
         found: list[SpanRollups] = []
         for month in _months(first, last):
             items = self._query(f"ORG#{org_id}#DAYS#{month}", (f"{first}#", f"{last}#~"))
             found += [
                 SpanRollups(span, rollups, activity)
-                for span, (rollups, activity) in _spans(items).items()
+                for span, (rollups, activity) in _spans(items, sketches).items()
             ]
         return found
 
@@ -153,14 +155,16 @@ class RollupRepository(RollupStore):
         return list(query_all(self._client, query))
 
 
-def _spans(items: Iterable[dict[str, Any]]) -> dict[str, tuple[list[SeriesRollup], Activity]]:
+def _spans(
+    items: Iterable[dict[str, Any]], sketches: Collection[str] = SKETCHES
+) -> dict[str, tuple[list[SeriesRollup], Activity]]:
     """Items of one partition, sorted by key, grouped by the span their sort key starts with."""
     spans: dict[str, tuple[list[SeriesRollup], list[dict[str, Any]]]] = {}
     for item in items:
         span, kind, _ = item["sk"].split("#", 2)
         rollups, chunks = spans.setdefault(span, ([], []))
         if kind == "S":
-            rollups.append(SeriesRollup.from_values(item))
+            rollups.append(SeriesRollup.from_values(item, sketches=sketches))
         else:
             chunks.append(item)
     return {

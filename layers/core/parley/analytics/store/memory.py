@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from parley.analytics.activity import Activity
-from parley.analytics.rollup import SeriesRollup
+from parley.analytics.rollup import SKETCHES, SeriesRollup
 from parley.analytics.store.base import ROLLUP_RETENTION_DAYS, RollupStore, SpanRollups
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Collection, Sequence
 
 __all__ = ["MemoryRollupStore"]
 
@@ -47,8 +47,10 @@ class MemoryRollupStore(RollupStore):
     def hours(self, org_id: str, day: str) -> list[SpanRollups]:
         return self._read(org_id, "hour", lambda span: span[:10] == day)
 
-    def days(self, org_id: str, first: str, last: str) -> list[SpanRollups]:
-        return self._read(org_id, "day", lambda span: first <= span <= last)
+    def days(
+        self, org_id: str, first: str, last: str, *, sketches: Collection[str] = SKETCHES
+    ) -> list[SpanRollups]:
+        return self._read(org_id, "day", lambda span: first <= span <= last, sketches)
 
     def put_advice(self, org_id: str, advice: dict[str, Any]) -> None:
         with self._lock:
@@ -77,7 +79,13 @@ class MemoryRollupStore(RollupStore):
             merged_chunks = chunks + stored_chunks[len(chunks) :]
             self._spans[(org_id, kind, span)] = (list(by_series.values()), merged_chunks)
 
-    def _read(self, org_id: str, kind: str, wanted: Callable[[str], bool]) -> list[SpanRollups]:
+    def _read(
+        self,
+        org_id: str,
+        kind: str,
+        wanted: Callable[[str], bool],
+        sketches: Collection[str] = SKETCHES,
+    ) -> list[SpanRollups]:
         now = datetime.fromtimestamp(self._clock(), tz=UTC)
         with self._lock:
             found = [
@@ -89,7 +97,7 @@ class MemoryRollupStore(RollupStore):
             SpanRollups(
                 span,
                 sorted(
-                    (SeriesRollup.from_values(value) for value in values),
+                    (SeriesRollup.from_values(value, sketches=sketches) for value in values),
                     key=lambda rollup: rollup.series,
                 ),
                 Activity.from_chunks(chunks),

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 import anyio
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from parley.analytics.collaborators import ANALYTICS_SCOPE, Analytics, AnalyticsCollaborators
+from parley.analytics.collaborators import Analytics, AnalyticsCollaborators
 from parley.analytics.overview import GroupBy, models_query, of_task, scores_for
 from parley.analytics.recommender import DEFAULT_TIER, recommend, usual_tier
 from parley.analytics.scores import Priority
@@ -25,7 +25,7 @@ from parley.analytics.views import (
 )
 from parley.analytics.window import DEFAULT_DAYS, MAX_DAYS, Filters, Window, read_window
 from parley.auth.identity import Identity
-from parley.http.auth import require_scopes
+from parley.http.auth import Analyst
 from parley.orgs.settings import OrgSettings
 from parley.providers.catalog import ModelSpec
 
@@ -33,7 +33,6 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["analytics"])
 
-Analyst = Annotated[Identity, Depends(require_scopes(ANALYTICS_SCOPE))]
 Days = Annotated[
     int, Query(ge=1, le=MAX_DAYS, description="Whole UTC days, ending today, to cover.")
 ]

@@ -16,9 +16,7 @@ if TYPE_CHECKING:
     from parley.orgs.settings import OrgSettings
     from parley.providers.catalog import Catalog, ModelSpec
 
-__all__ = ["ANALYTICS_SCOPE", "Analytics", "AnalyticsCollaborators"]
-
-ANALYTICS_SCOPE = "analytics:view"
+__all__ = ["Analytics", "AnalyticsCollaborators"]
 
 
 @dataclass(frozen=True)

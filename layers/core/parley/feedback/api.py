@@ -8,16 +8,15 @@ from typing import Annotated, Any, Literal
 
 import anyio
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from parley.auth.identity import Identity
 from parley.errors import ValidationFailed
 from parley.feedback.analytics import Period, summarise
-from parley.feedback.collaborators import ANALYTICS_SCOPE, Feedback
+from parley.feedback.collaborators import Feedback
 from parley.feedback.days import DayRange
 from parley.feedback.schemas import FeedbackRequest
-from parley.http.auth import CurrentIdentity, require_scopes
+from parley.http.auth import Analyst, CurrentIdentity
 from parley.http.idempotency_key import IdempotencyKey, validate_idempotency_key
 from parley.http.responses import REPLAYED_HEADERS
 
@@ -25,7 +24,6 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["feedback"])
 
-Analyst = Annotated[Identity, Depends(require_scopes(ANALYTICS_SCOPE))]
 From = Annotated[
     date | None, Query(alias="from", description="First UTC day (default: 6 days before `to`).")
 ]

@@ -16,10 +16,7 @@ if TYPE_CHECKING:
     from parley.feedback.idempotency import FeedbackIdempotency
     from parley.feedback.repository import FeedbackRepository
 
-__all__ = ["ANALYTICS_SCOPE", "MANAGE_SCOPE", "Feedback", "FeedbackCollaborators"]
-
-ANALYTICS_SCOPE = "analytics:view"
-MANAGE_SCOPE = "users:manage"
+__all__ = ["Feedback", "FeedbackCollaborators"]
 
 
 @dataclass(frozen=True)

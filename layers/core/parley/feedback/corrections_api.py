@@ -7,20 +7,16 @@ from typing import Annotated, Any, Literal
 
 import anyio
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 
-from parley.auth.identity import Identity
-from parley.feedback.collaborators import ANALYTICS_SCOPE, MANAGE_SCOPE, Feedback
+from parley.feedback.collaborators import Feedback
 from parley.feedback.schemas import ApprovalRequest, CorrectionRequest
-from parley.http.auth import require_scopes
+from parley.http.auth import Analyst, Reviewer
 from parley.ids import ID_PATTERN
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["corrections"])
-
-Reviewer = Annotated[Identity, Depends(require_scopes(MANAGE_SCOPE))]
-Analyst = Annotated[Identity, Depends(require_scopes(ANALYTICS_SCOPE))]
 
 
 @router.post("/v1/corrections", status_code=201)

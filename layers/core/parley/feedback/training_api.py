@@ -6,19 +6,17 @@ from typing import Annotated, Any, Literal
 
 import anyio
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from parley.auth.identity import Identity
-from parley.feedback.collaborators import MANAGE_SCOPE, Feedback
+from parley.feedback.collaborators import Feedback
 from parley.feedback.export import DEFAULT_MIN_QUALITY, TrainingSet, build_training_set
-from parley.http.auth import require_scopes
+from parley.http.auth import Reviewer
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["training data"])
 
-Reviewer = Annotated[Identity, Depends(require_scopes(MANAGE_SCOPE))]
 MinQuality = Annotated[
     int, Query(ge=0, le=5, description="Least quality of an approved correction.")
 ]

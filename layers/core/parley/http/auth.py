@@ -11,6 +11,7 @@ from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from parley.auth.identity import Identity
+from parley.auth.scopes import ANALYTICS_VIEW, ORG_MANAGE, USERS_MANAGE
 from parley.auth.verifier import TokenVerifier
 from parley.errors import Forbidden, Unauthorized
 from parley.http.collaborators import collaborator
@@ -19,7 +20,14 @@ from parley.telemetry import bind_request_keys
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-__all__ = ["CurrentIdentity", "current_identity", "require_scopes"]
+__all__ = [
+    "Administrator",
+    "Analyst",
+    "CurrentIdentity",
+    "Reviewer",
+    "current_identity",
+    "require_scopes",
+]
 
 # auto_error=False: a missing header must be our 401 body, not FastAPI's own 403.
 _bearer = HTTPBearer(auto_error=False, description="A JWT; `parley token` mints one locally.")
@@ -51,3 +59,9 @@ def require_scopes(*scopes: str) -> Callable[[Identity], Awaitable[Identity]]:
         return identity
 
     return dependency
+
+
+# The callers of each scope (parley.auth.scopes), as a route's parameter type.
+Analyst = Annotated[Identity, Depends(require_scopes(ANALYTICS_VIEW))]
+Reviewer = Annotated[Identity, Depends(require_scopes(USERS_MANAGE))]
+Administrator = Annotated[Identity, Depends(require_scopes(ORG_MANAGE))]

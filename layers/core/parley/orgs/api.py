@@ -13,22 +13,19 @@ from typing import Annotated, Any
 
 import anyio
 import anyio.to_thread
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 
-from parley.auth.identity import Identity
-from parley.http.auth import require_scopes
+from parley.http.auth import Administrator
 from parley.http.etag import IfMatch, etag, expected_version
 from parley.orgs.collaborators import Orgs
 from parley.orgs.repository import StoredSettings
 
-__all__ = ["MANAGE_SCOPE", "router"]
+__all__ = ["router"]
 
-MANAGE_SCOPE = "org:manage"
 
 router = APIRouter(tags=["org"])
 
-Administrator = Annotated[Identity, Depends(require_scopes(MANAGE_SCOPE))]
 
 # The body is documented as a merge patch; application/json is accepted as well.
 _MERGE_PATCH = {

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from parley.auth.scopes import USERS_MANAGE
 from parley.errors import ValidationFailed
 from parley.http.auth import CurrentIdentity
 from parley.http.etag import IfMatch, etag, expected_version
@@ -24,10 +25,9 @@ from parley.preferences.collaborators import Preferences, PreferencesCollaborato
 from parley.preferences.effective import preferences_document
 from parley.preferences.repository import StoredPreferences
 
-__all__ = ["TIER_SCOPE", "router"]
+__all__ = ["router"]
 
 # The scope that may change a user's tier (an entitlement, not a preference).
-TIER_SCOPE = "users:manage"
 _PATH = "/v1/preferences"
 
 router = APIRouter(tags=["preferences"])
@@ -88,7 +88,7 @@ async def update_preferences(
             patch,
             expected_version=expected,
             panels=registry,
-            may_change_tier=identity.has_scopes(TIER_SCOPE),
+            may_change_tier=identity.has_scopes(USERS_MANAGE),
         )
     )
     return _response(stored, registry)

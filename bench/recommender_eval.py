@@ -17,12 +17,13 @@ of the shipped catalog with true parameters drawn at random:
 
 The truth per priority follows the recommender's definitions (``parley.analytics.scores``)
 applied to the true parameters: speed, the lowest true mean latency; quality, 40% success rate
-+ 40% satisfaction + 20% speed score (max(0, 100 - mean ms / 100)); cost, the lowest expected
-cost per call (true tokens at catalog prices, times the answered share, since the recommender
-divides all calls' tokens by all calls); balanced, 60% quality + 20% speed score + 20% cost
-score (100 x cheapest / cost, among the scenario's models). A check recomputes the true quality
-and balanced scores with the library's own ``ModelScore`` at a billion calls and counts the
-disagreements (``checks.definition_mismatches``, 0 expected).
++ 40% satisfaction (the true chance of a thumb up, which the recommender estimates from the
+ratings) + 20% speed score (max(0, 100 - mean ms / 100)); cost, the lowest expected
+cost per answered call (true tokens at catalog prices: failed calls bill nothing here, and the
+recommender divides all calls' cost by the answered ones); balanced, 60% quality + 20% speed
+score + 20% cost score (100 x cheapest / cost, among the scenario's models). A check
+recomputes the true quality and balanced scores with the library's own ``ModelScore`` at a
+billion calls and counts the disagreements (``checks.definition_mismatches``, 0 expected).
 
 For each ``--samples`` N, each model gets N calls (``even`` traffic) or a share of N x models
 calls split by Dirichlet(1) weights (``uneven``: some models then have fewer than 5 calls, or
@@ -134,13 +135,18 @@ class TrueModel:
         )
 
     @property
-    def cost_per_call(self) -> float:
-        """Expected USD per call, failed calls (no tokens) included, as the recommender counts."""
-        answered = (
+    def cost_per_answer(self) -> float:
+        """Expected USD per answered call (failed calls bill nothing here), as the recommender
+        counts."""
+        return (
             self.input_tokens * self.spec.input_price_per_mtok
             + self.output_tokens * self.spec.output_price_per_mtok
         ) / 1_000_000
-        return (1.0 - self.error_rate) * answered
+
+    @property
+    def cost_per_call(self) -> float:
+        """Expected USD per call, failed calls included: the recommender's former cost."""
+        return (1.0 - self.error_rate) * self.cost_per_answer
 
 
 @dataclass(frozen=True)
@@ -154,9 +160,9 @@ class Scenario:
 
     def true_scores(self, priority: Priority) -> dict[str, float]:
         """Each model's true score for ``priority``, higher better, in score points."""
-        cheapest = min(model.cost_per_call for model in self.models)
+        cheapest = min(model.cost_per_answer for model in self.models)
         cost = {
-            model.name: 100.0 * (cheapest + FREE_USD) / (model.cost_per_call + FREE_USD)
+            model.name: 100.0 * (cheapest + FREE_USD) / (model.cost_per_answer + FREE_USD)
             for model in self.models
         }
         if priority == "speed":
@@ -175,7 +181,7 @@ class Scenario:
         if priority == "speed":
             key = {model.name: model.mean_ms for model in self.models}
         elif priority == "cost":
-            key = {model.name: model.cost_per_call for model in self.models}
+            key = {model.name: model.cost_per_answer for model in self.models}
         else:
             key = {name: -value for name, value in self.true_scores(priority).items()}
         quality = {model.name: model.quality_score for model in self.models}
@@ -222,7 +228,7 @@ def definition_mismatches(scenario: Scenario) -> int:
             judged=big,
             positive=round(big * model.satisfaction),
             avg_ms=model.mean_ms,
-            cost_per_request=model.cost_per_call,
+            cost_per_request=model.cost_per_answer,
         )
         for model in scenario.models
     ]
@@ -239,14 +245,14 @@ def definition_mismatches(scenario: Scenario) -> int:
 def definition_effects(drawn: Sequence[Scenario]) -> dict[str, Any]:
     """What two properties of the definitions do to the truth itself (no sampling involved).
 
-    ``cost_per_call_vs_per_answer``: the share of scenarios whose cheapest model per call (the
-    recommender's cost, failed calls billing nothing) is not the cheapest per answered call.
+    ``cost_per_call_vs_per_answer``: the share of scenarios whose cheapest model per answered
+    call (the recommender's cost) is not the cheapest per call (failed calls billing nothing,
+    so a model that fails more looks cheaper).
     ``balanced_pair_flips``: of the pairs of models in scenarios of 3 or more, the share whose
     balanced order changes when the other models are left out (the cost score is relative to
     the cheapest model ranked, so a third model can reorder two others)."""
     cheaper_per_call = sum(
-        scenario.true_best("cost")
-        != min(scenario.models, key=lambda m: m.cost_per_call / (1 - m.error_rate)).name
+        scenario.true_best("cost") != min(scenario.models, key=lambda m: m.cost_per_call).name
         for scenario in drawn
     )
     pairs = flips = 0
@@ -420,7 +426,8 @@ def _decision(
         decision["extra_ms"] = by_name[chosen].mean_ms - by_name[best].mean_ms
     if priority == "cost":
         decision["extra_cost_pct"] = 100.0 * (
-            (by_name[chosen].cost_per_call + FREE_USD) / (by_name[best].cost_per_call + FREE_USD)
+            (by_name[chosen].cost_per_answer + FREE_USD)
+            / (by_name[best].cost_per_answer + FREE_USD)
             - 1.0
         )
     return decision

@@ -361,7 +361,7 @@ async def test_recommendations_and_the_best_model_per_task(http: httpx.AsyncClie
 
 @pytest.mark.parametrize("priority", ["speed", "quality", "cost", "balanced"])
 async def test_the_recommendations_endpoint_answers_each_priority(
-    http: httpx.AsyncClient, priority: str
+    http: httpx.AsyncClient, fed: RollupDays, priority: str
 ) -> None:
     response = await http.get(
         "/v1/analytics/recommendations",
@@ -408,6 +408,21 @@ async def test_the_recommendations_endpoint_answers_each_priority(
     if priority == "speed":
         assert answer["model"] == "claude-haiku-4-5"
         assert any("faster than gpt-4.1 for general_chat" in s for s in answer["insights"])
+    for shown in ranked:  # the cost of getting an answer: every call's tokens, per answer
+        spec = CATALOG.get(shown["model"])
+        assert spec is not None
+        mine = [
+            e
+            for _, e in fed.events
+            if (e.model, e.task_type, e.cached) == (shown["model"], "general_chat", False)
+        ]
+        cost = sum(
+            e.input_tokens * spec.input_price_per_mtok
+            + e.output_tokens * spec.output_price_per_mtok
+            for e in mine
+        )
+        per_answer = cost / 1e6 / sum(e.success for e in mine)
+        assert shown["metrics"]["costPerRequest"] == pytest.approx(per_answer, abs=1e-8)
 
 
 async def test_too_few_calls_are_answered_by_the_rules(http: httpx.AsyncClient) -> None:
@@ -420,6 +435,8 @@ async def test_too_few_calls_are_answered_by_the_rules(http: httpx.AsyncClient) 
     assert answer["model"] == "gpt-5"
     assert answer["metrics"]["sampleSize"] == 0  # gpt-5 has none; gpt-4.1 had the two
     assert "the most is 2 for gpt-4.1" in answer["reason"]
+    # The rules chose, not the data: no confidence, for the first or its alternatives.
+    assert {r["confidence"] for r in (answer, *answer["alternatives"])} == {0.0}
     unseen = (
         await http.get(
             "/v1/analytics/recommendations", headers=ANALYST, params={"task_type": "creative"}

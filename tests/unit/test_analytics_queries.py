@@ -151,9 +151,12 @@ def test_the_quality_score_weighs_success_satisfaction_and_speed() -> None:
     assert found.success_rate == 80.0
     assert found.satisfaction_rate == 75.0
     assert found.speed_score == 80.0  # 100 - 2000 / 100
+    # The only model of its task type: the prior is centred on its own share, which stays 75.
+    assert found.satisfaction_score == pytest.approx(75.0)
     assert found.quality_score == pytest.approx(0.4 * 80 + 0.4 * 75 + 0.2 * 80)
-    # gpt-4.1: $2 in, $8 out per million; the failed calls carried the default 100/200 tokens.
-    expected = (8 * (1000 * 2 + 500 * 8) + 2 * (100 * 2 + 200 * 8)) / 1e6 / 10
+    # gpt-4.1: $2 in, $8 out per million; the failed calls carried the default 100/200 tokens,
+    # and what they cost is part of the price of the 8 answers.
+    expected = (8 * (1000 * 2 + 500 * 8) + 2 * (100 * 2 + 200 * 8)) / 1e6 / 8
     assert found.cost_per_request == pytest.approx(expected)
     assert found.metrics() == {
         "avgResponseTime": 2000.0,
@@ -172,6 +175,96 @@ def test_a_slow_model_scores_no_speed_and_an_unrated_one_a_neutral_satisfaction(
     assert found.speed_score == 0.0
     assert found.satisfaction_rate is None
     assert found.quality_score == pytest.approx(0.4 * 100 + 0.4 * 50)
+
+
+def test_the_cost_per_request_is_per_answer_and_a_model_that_never_answers_is_not_free() -> None:
+    days = RollupDays()
+    # flaky answers half its calls (the failures bill nothing); broken answers none.
+    steady = calls("gpt-4.1", 10, input_tokens=1000, output_tokens=500)
+    flaky = calls("gpt-4.1-mini", 5, input_tokens=1000, output_tokens=500)
+    flaky += calls("gpt-4.1-mini", 5, success=False, input_tokens=0, output_tokens=0, cost_usd=0.0)
+    broken = calls(
+        "claude-haiku-4-5", 6, success=False, input_tokens=0, output_tokens=0, cost_usd=0.0
+    )
+    days.add("2026-12-01", *steady, *flaky, *broken)
+    scores = {found.model: found for found in scores_of(days, "general_chat")}
+    # gpt-4.1-mini: $0.40 in, $1.60 out per million; 5 answers for 10 calls cost what 5 cost.
+    per_answer = (1000 * 0.4 + 500 * 1.6) / 1e6
+    assert scores["gpt-4.1-mini"].cost_per_request == pytest.approx(per_answer)
+    assert scores["gpt-4.1-mini"].metrics()["costPerRequest"] == round(per_answer, 8)
+    # Nothing answered: no price per answer, and last on cost, after the dearer model.
+    assert scores["claude-haiku-4-5"].cost_per_request is None
+    assert scores["claude-haiku-4-5"].metrics()["costPerRequest"] is None
+    ranked = rank(scores.values(), "cost")
+    assert [s.model for s in ranked] == ["gpt-4.1-mini", "gpt-4.1", "claude-haiku-4-5"]
+    broken = scores["claude-haiku-4-5"]
+    assert balanced_scores(ranked)["claude-haiku-4-5"] == pytest.approx(
+        0.6 * broken.quality_score + 0.2 * broken.speed_score  # and a cost score of 0
+    )
+
+
+def test_a_failing_model_is_not_cheaper_for_its_failures() -> None:
+    """Per call, failures billing nothing would put the flaky model first on cost."""
+    days = RollupDays()
+    # gpt-4.1-mini: $0.40 in, $1.60 out per million, $0.0012 an answer, always answers.
+    steady = calls("gpt-4.1-mini", 10, input_tokens=1000, output_tokens=500)
+    # gpt-4.1: $2 in, $8 out, short answers at $0.0018 each, 1.5 times dearer; but 8 of its
+    # 10 calls fail and bill nothing, so its cost per call would be $0.00036, 0.3 times.
+    flaky = calls("gpt-4.1", 2, input_tokens=300, output_tokens=150)
+    flaky += calls("gpt-4.1", 8, success=False, input_tokens=0, output_tokens=0, cost_usd=0.0)
+    days.add("2026-12-01", *steady, *flaky)
+    scores = {found.model: found for found in scores_of(days, "general_chat")}
+    assert scores["gpt-4.1"].cost_per_request == pytest.approx(0.0018)
+    assert scores["gpt-4.1-mini"].cost_per_request == pytest.approx(0.0012)
+    assert [s.model for s in rank(scores.values(), "cost")] == ["gpt-4.1-mini", "gpt-4.1"]
+    balanced = balanced_scores(list(scores.values()))
+    cost_score = 100 * (0.0012 + 1e-9) / (0.0018 + 1e-9)  # 66.7, not the cheapest's 100
+    found = scores["gpt-4.1"]
+    assert balanced["gpt-4.1"] == pytest.approx(
+        0.6 * found.quality_score + 0.2 * found.speed_score + 0.2 * cost_score
+    )
+
+
+def test_the_satisfaction_score_shrinks_few_ratings_towards_the_task_types_share() -> None:
+    days = RollupDays()
+    rated = calls("gpt-4.1", 10)  # 12 of 20 ratings positive
+    once = calls("claude-haiku-4-5", 10)  # one rating, positive
+    unrated = calls("gpt-4.1-mini", 10)
+    days.add("2026-12-01", *rated, *once, *unrated)
+    for thumbs in [1] * 12 + [-1] * 8:
+        days.feedback("2026-12-01", rated[0], {"thumbs": thumbs})
+    days.feedback("2026-12-01", once[0], {"thumbs": 1})
+    scores = {found.model: found for found in scores_of(days, "general_chat")}
+    pooled = 100 * 13 / 21  # the task type's share: 13 positive of 21 judged
+    for found in scores.values():
+        assert found.satisfaction_prior == pytest.approx(pooled)
+    # The posterior mean under a prior worth 2 ratings: (positive + 2 m) / (judged + 2).
+    single = scores["claude-haiku-4-5"]
+    assert single.satisfaction_score == pytest.approx((100 + 2 * pooled) / 3)
+    assert scores["gpt-4.1"].satisfaction_score == pytest.approx((1200 + 2 * pooled) / 22)
+    assert scores["gpt-4.1-mini"].satisfaction_score == pytest.approx(pooled)  # the prior
+    # One thumb up moves a third of the way from the task type's share to a perfect record,
+    # while 20 ratings stay within 2 points of their own 60%.
+    assert single.satisfaction_score - pooled == pytest.approx((100 - pooled) / 3)
+    assert abs(scores["gpt-4.1"].satisfaction_score - 60.0) < 2
+    # The figures stay the raw shares; only the score is shrunk.
+    assert single.satisfaction_rate == 100.0
+    assert single.metrics()["satisfactionRate"] == 100.0
+    for found in scores.values():
+        assert found.quality_score == pytest.approx(
+            0.4 * (found.success_rate or 0)
+            + 0.4 * found.satisfaction_score
+            + 0.2 * found.speed_score
+        )
+
+
+def test_many_ratings_speak_for_themselves_and_no_prior_is_neutral() -> None:
+    many = ModelScore("m", "p", 1000, 1000, 500, 100, 500.0, 0.001, satisfaction_prior=90.0)
+    assert many.satisfaction_score == pytest.approx((100 * 100 + 2 * 90) / 502)
+    assert abs(many.satisfaction_score - 20.0) < 0.3
+    alone = ModelScore("m", "p", 10, 10, 1, 0, 500.0, 0.001)  # no prior given: 50, uniform
+    assert alone.satisfaction_score == pytest.approx(100 / 3)
+    assert ModelScore("m", "p", 10, 10, 0, 0, 500.0, 0.001).satisfaction_score == 50.0
 
 
 def three_models() -> RollupDays:
@@ -288,7 +381,10 @@ def test_fewer_than_five_calls_fall_back_to_the_rules_and_say_so() -> None:
     assert "the most is 3 for gpt-4.1" in answer["reason"]
     assert "standard chain" in answer["reason"]
     assert answer["metrics"]["sampleSize"] == 3  # what little there is, shown
-    assert 0 <= answer["confidence"] < 50
+    # The rules chose it, not its 3 calls: no confidence, however good those calls looked.
+    assert answer["metrics"]["successRate"] == 100.0
+    assert scores_of(days, "coding")[0].confidence > 30
+    assert answer["confidence"] == 0.0
     [other] = answer["alternatives"]
     assert (other["model"], other["source"], other["metrics"]["sampleSize"]) == (
         "claude-sonnet-4-5",

@@ -41,8 +41,13 @@ def test_with_100_calls_a_model_the_choice_is_far_better_than_chance(
         assert report["even"]["100"][priority]["accuracy"] >= 0.8
 
 
-def test_under_5_calls_a_model_the_rules_answer(report: dict[str, Any]) -> None:
+def test_under_5_calls_a_model_the_rules_answer_with_no_confidence(
+    report: dict[str, Any],
+) -> None:
     assert report["even"]["3"]["all"]["fallback"] == 1.0
+    # The rules chose without the data: no confidence, whatever the 3 calls looked like.
+    assert report["even"]["3"]["all"]["confidence_mean"] == 0.0
+    assert report["even"]["100"]["all"]["confidence_mean"] > 50
 
 
 def test_the_truth_is_the_recommenders_definition(report: dict[str, Any]) -> None:

@@ -5,7 +5,10 @@ the rules when they say too little.
 others ranked as alternatives, and sentences about them (``insights``). When no model has
 ``MIN_SAMPLES`` calls for the task type, the answer comes from the rules instead (``source``
 ``"rules"``): the org's chain for the tier the task type is usually routed to (the tier most
-of its requests took; ``standard`` when nothing says), with the reason.
+of its requests took; ``standard`` when nothing says), with the reason, and a confidence of 0:
+the rules chose without the data, and a model's few calls (still shown in its metrics) are
+no evidence that the choice is the best (the evaluation found such answers right no more
+often than a uniform pick, at the confidence of a data answer).
 
 ``rank_for_routing`` is what the aggregate-usage job leaves for the request path: per task
 type, the ranked models by the balanced priority.
@@ -18,7 +21,14 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from parley.analytics.insights import insights
-from parley.analytics.scores import MIN_SAMPLES, ModelScore, balanced_scores, rank, score
+from parley.analytics.scores import (
+    MIN_SAMPLES,
+    ModelScore,
+    balanced_scores,
+    rank,
+    score,
+    with_satisfaction_prior,
+)
 from parley.analytics.series import UNKNOWN
 from parley.analytics.window import group_rollups, known
 
@@ -47,21 +57,25 @@ DEFAULT_TIER = "standard"
 
 
 def model_scores(rollups: Iterable[SeriesRollup], catalog: Catalog) -> list[ModelScore]:
-    """One score per model seen in ``rollups`` (all of one task type, or all task types)."""
+    """One score per model seen in ``rollups`` (all of one task type, or all task types), their
+    satisfaction prior centred on the share of all of them."""
     groups = group_rollups(rollups, ("model", "provider"), sketches=())
-    return [score(rollup, catalog) for (model, _), rollup in groups.items() if model != UNKNOWN]
+    return with_satisfaction_prior(
+        [score(rollup, catalog) for (model, _), rollup in groups.items() if model != UNKNOWN]
+    )
 
 
 def scores_by_task(
     rollups: Iterable[SeriesRollup], catalog: Catalog
 ) -> dict[str, list[ModelScore]]:
-    """Each known task type's model scores, task types in name order."""
+    """Each known task type's model scores, task types in name order, each task type's
+    satisfaction prior centred on its own share."""
     groups = group_rollups(rollups, ("task_type", "model", "provider"), sketches=())
     found: dict[str, list[ModelScore]] = {}
     for (task_type, model, _), rollup in sorted(groups.items()):
         if UNKNOWN not in {task_type, model}:
             found.setdefault(task_type, []).append(score(rollup, catalog))
-    return found
+    return {task_type: with_satisfaction_prior(scores) for task_type, scores in found.items()}
 
 
 def usual_tier(rollups: Iterable[SeriesRollup]) -> str:
@@ -209,13 +223,18 @@ def _from_rules(
 def _answer(
     found: ModelScore | None, task_type: str | None, priority: Priority, source: str, reason: str
 ) -> dict[str, Any]:
+    # A rules answer's confidence is 0: the data did not choose it (no model had the calls to
+    # be ranked), so a few calls' figures say nothing of whether it is the best; its metrics
+    # still show them.
     return {
         "taskType": task_type,
         "priority": priority,
         "source": source,
         "model": found.model if found else None,
         "provider": known(found.provider) if found else None,
-        "confidence": round(found.confidence, 1) if found and found.samples else 0.0,
+        "confidence": (
+            round(found.confidence, 1) if source == "data" and found and found.samples else 0.0
+        ),
         "reason": reason,
         "metrics": (found or _NOTHING).metrics(),
     }
@@ -235,7 +254,7 @@ def _reason(
         return f"{best.model} answers fastest {task}: {best.avg_ms or 0:.0f} ms on average {over}."
     if priority == "cost":
         return (
-            f"{best.model} costs least per request {task}: "
+            f"{best.model} costs least per answered request {task}: "
             f"${best.cost_per_request or 0:.6f} {over}."
         )
     if priority == "quality":

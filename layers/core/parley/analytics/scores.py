@@ -5,12 +5,28 @@ Per model, from the merge of its rollups (every figure 0-100 unless said):
 
     samples          provider calls (cache hits are not the model's work)
     success rate     successes / calls
-    satisfaction     positive / judged; ``NEUTRAL_SATISFACTION`` (50) where nothing was judged,
-                     so an unrated model is neither rewarded nor punished against rated ones
+    satisfaction     positive / judged: a figure, as the API shows it (``satisfactionRate``)
+    satisfaction score
+                     the estimate the quality score weighs: the posterior mean of the positive
+                     share under a Beta prior worth ``SATISFACTION_PRIOR_WEIGHT`` (2) ratings
+                     centred on m, the task type's pooled share over all its models
+                     (``with_satisfaction_prior``), (positive + 2 m) / (judged + 2). A model's
+                     few ratings are pulled towards what the task type's replies get; many
+                     speak for themselves (1% of the way at 200 ratings). With no rating it is
+                     m; with nothing judged for the task type m is ``NEUTRAL_SATISFACTION``
+                     (50), so an unrated model is neither rewarded nor punished against rated
+                     ones. The weight is the uniform Beta(1, 1)'s, the pseudo-vote each way the
+                     confidence below already smooths with, only re-centred: a convention
+                     chosen before measuring, not fitted
     speed score      max(0, 100 - min(100, mean latency ms / 100)): 0 at 10 s or slower
-    quality score    40% success rate + 40% satisfaction + 20% speed score
-    cost per request its calls' tokens at the catalog's prices, per call, in USD (the recorded
-                     cost for a model the catalog no longer lists)
+    quality score    40% success rate + 40% satisfaction score + 20% speed score
+    cost per request what it costs to get an answer: the calls' tokens at the catalog's prices
+                     (the recorded cost for a model the catalog no longer lists), in USD, over
+                     the answered calls. A failed call bills little or nothing, so dividing by
+                     every call would make a model look cheaper the more it fails; what is
+                     spent on failures is part of each answer's price. None (ranked last on
+                     cost, cost score 0) for a model with no answered call: it is not free,
+                     it gives nothing for any price
     confidence       50% sample score + 30% reliability + 20% satisfaction consistency:
                      sample score = 100 n / (n + 30): half way at 30 calls, 77 at 100, 97 at
                      1,000, so more data always helps and never ends;
@@ -19,16 +35,20 @@ Per model, from the merge of its rollups (every figure 0-100 unless said):
                      share with one pseudo-vote each way, ((p + 1) / (j + 2) over j + 2
                      judgements), and se0 its value with no judgement: 0 with none, rising as
                      judgements accumulate and agree (91 at 100 judgements 90% positive).
+                     It is the model's, whatever the priority, and says nothing of the gap to
+                     the runner-up (see the README)
 
 A model is ranked only with at least ``MIN_SAMPLES`` calls for the task type. Priorities:
 
     speed      the lowest mean latency first
     quality    the highest quality score first
-    cost       the lowest cost per request first
+    cost       the lowest cost per request (answered) first
     balanced   60% quality score + 20% speed score + 20% cost score, the cost score being
                100 x cheapest / this model's cost per request among the models ranked (a model
                twice the cheapest's cost scores 50): quality leads, as it already weighs
-               success, satisfaction and speed, and speed and cost break what it leaves close
+               success, satisfaction and speed, and speed and cost break what it leaves close.
+               The cost score is relative to the cheapest model ranked, so adding or removing
+               a model can reorder two others
 
 Ties go to the higher quality score, then the model's name, so a ranking is deterministic.
 """
@@ -36,7 +56,7 @@ Ties go to the higher quality score, then the model's name, so a ranking is dete
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from parley.analytics.metrics import avg_ms, milliseconds
@@ -56,6 +76,7 @@ __all__ = [
     "balanced_scores",
     "rank",
     "score",
+    "with_satisfaction_prior",
 ]
 
 Priority = Literal["speed", "quality", "cost", "balanced"]
@@ -63,6 +84,8 @@ PRIORITIES: tuple[Priority, ...] = ("speed", "quality", "cost", "balanced")
 
 MIN_SAMPLES = 5
 NEUTRAL_SATISFACTION = 50.0
+# The prior's weight, in ratings, behind the satisfaction score: the uniform Beta(1, 1)'s.
+SATISFACTION_PRIOR_WEIGHT = 2.0
 SAMPLE_HALF_WAY = 30
 QUALITY_WEIGHTS = {"success": 0.4, "satisfaction": 0.4, "speed": 0.2}
 CONFIDENCE_WEIGHTS = {"samples": 0.5, "reliability": 0.3, "consistency": 0.2}
@@ -83,8 +106,11 @@ class ModelScore:
     judged: int
     positive: int
     avg_ms: float | None
-    cost_per_request: float | None
+    cost_per_request: float | None  # USD per answered call; None without an answer
     errors: dict[str, int] = field(default_factory=dict)
+    # The centre (0-100) of the satisfaction score's prior: the task type's pooled positive
+    # share (``with_satisfaction_prior``); None: ``NEUTRAL_SATISFACTION``.
+    satisfaction_prior: float | None = None
 
     @property
     def success_rate(self) -> float | None:
@@ -95,6 +121,14 @@ class ModelScore:
         return 100.0 * self.positive / self.judged if self.judged else None
 
     @property
+    def satisfaction_score(self) -> float:
+        """The positive share's posterior mean (0-100), shrunk towards the prior's centre."""
+        prior = self.satisfaction_prior
+        centre = NEUTRAL_SATISFACTION if prior is None else prior
+        weight = SATISFACTION_PRIOR_WEIGHT
+        return (100.0 * self.positive + weight * centre) / (self.judged + weight)
+
+    @property
     def speed_score(self) -> float:
         if self.avg_ms is None:
             return 0.0
@@ -102,11 +136,9 @@ class ModelScore:
 
     @property
     def quality_score(self) -> float:
-        satisfaction = self.satisfaction_rate
         return (
             QUALITY_WEIGHTS["success"] * (self.success_rate or 0.0)
-            + QUALITY_WEIGHTS["satisfaction"]
-            * (NEUTRAL_SATISFACTION if satisfaction is None else satisfaction)
+            + QUALITY_WEIGHTS["satisfaction"] * self.satisfaction_score
             + QUALITY_WEIGHTS["speed"] * self.speed_score
         )
 
@@ -162,6 +194,14 @@ def score(rollup: SeriesRollup, catalog: Catalog) -> ModelScore:
     )
 
 
+def with_satisfaction_prior(scores: Sequence[ModelScore]) -> list[ModelScore]:
+    """``scores`` (every model seen for one task type) with their satisfaction prior centred on
+    the pooled positive share of all their judged replies (none judged: the neutral prior)."""
+    judged = sum(found.judged for found in scores)
+    centre = 100.0 * sum(found.positive for found in scores) / judged if judged else None
+    return [replace(found, satisfaction_prior=centre) for found in scores]
+
+
 def rank(scores: Iterable[ModelScore], priority: Priority) -> list[ModelScore]:
     """The models with enough calls, best first for ``priority``."""
     ranked = [found for found in scores if found.ranked]
@@ -196,16 +236,17 @@ def _cost_score(cost: float | None, cheapest: float) -> float:
 
 
 def _cost_per_request(rollup: SeriesRollup, catalog: Catalog) -> float | None:
-    if not rollup.calls:
+    """Every call's cost over the answered calls; None without an answered call."""
+    if not rollup.successes:
         return None
     spec = catalog.get(rollup.series.model)
     if spec is None:
-        return rollup.cost_usd / rollup.calls
+        return rollup.cost_usd / rollup.successes
     cost = (
         rollup.input_tokens * spec.input_price_per_mtok
         + rollup.output_tokens * spec.output_price_per_mtok
     ) / 1_000_000
-    return cost / rollup.calls
+    return cost / rollup.successes
 
 
 def _rounded(value: float | None) -> float | None:

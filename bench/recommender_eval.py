@@ -228,7 +228,7 @@ def definition_mismatches(scenario: Scenario) -> int:
             judged=big,
             positive=round(big * model.satisfaction),
             avg_ms=model.mean_ms,
-            cost_per_request=model.cost_per_answer,
+            cost_per_answer=model.cost_per_answer,
         )
         for model in scenario.models
     ]

@@ -392,7 +392,7 @@ async def test_the_recommendations_endpoint_answers_each_priority(
         "successRate",
         "satisfactionRate",
         "qualityScore",
-        "costPerRequest",
+        "costPerAnswer",
         "sampleSize",
     }
     assert 0 <= answer["confidence"] <= 100
@@ -401,7 +401,7 @@ async def test_the_recommendations_endpoint_answers_each_priority(
     figure = {
         "speed": lambda r: r["metrics"]["avgResponseTime"],
         "quality": lambda r: -r["metrics"]["qualityScore"],
-        "cost": lambda r: r["metrics"]["costPerRequest"],
+        "cost": lambda r: r["metrics"]["costPerAnswer"],
     }.get(priority)
     if figure is not None:
         assert [figure(r) for r in ranked] == sorted(figure(r) for r in ranked)
@@ -422,7 +422,7 @@ async def test_the_recommendations_endpoint_answers_each_priority(
             for e in mine
         )
         per_answer = cost / 1e6 / sum(e.success for e in mine)
-        assert shown["metrics"]["costPerRequest"] == pytest.approx(per_answer, abs=1e-8)
+        assert shown["metrics"]["costPerAnswer"] == pytest.approx(per_answer, abs=1e-8)
 
 
 async def test_too_few_calls_are_answered_by_the_rules(http: httpx.AsyncClient) -> None:

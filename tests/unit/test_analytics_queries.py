@@ -157,13 +157,13 @@ def test_the_quality_score_weighs_success_satisfaction_and_speed() -> None:
     # gpt-4.1: $2 in, $8 out per million; the failed calls carried the default 100/200 tokens,
     # and what they cost is part of the price of the 8 answers.
     expected = (8 * (1000 * 2 + 500 * 8) + 2 * (100 * 2 + 200 * 8)) / 1e6 / 8
-    assert found.cost_per_request == pytest.approx(expected)
+    assert found.cost_per_answer == pytest.approx(expected)
     assert found.metrics() == {
         "avgResponseTime": 2000.0,
         "successRate": 80.0,
         "satisfactionRate": 75.0,
         "qualityScore": 78.0,
-        "costPerRequest": round(expected, 8),
+        "costPerAnswer": round(expected, 8),
         "sampleSize": 10,
     }
 
@@ -177,7 +177,7 @@ def test_a_slow_model_scores_no_speed_and_an_unrated_one_a_neutral_satisfaction(
     assert found.quality_score == pytest.approx(0.4 * 100 + 0.4 * 50)
 
 
-def test_the_cost_per_request_is_per_answer_and_a_model_that_never_answers_is_not_free() -> None:
+def test_the_cost_per_answer_is_per_answer_and_a_model_that_never_answers_is_not_free() -> None:
     days = RollupDays()
     # flaky answers half its calls (the failures bill nothing); broken answers none.
     steady = calls("gpt-4.1", 10, input_tokens=1000, output_tokens=500)
@@ -190,11 +190,11 @@ def test_the_cost_per_request_is_per_answer_and_a_model_that_never_answers_is_no
     scores = {found.model: found for found in scores_of(days, "general_chat")}
     # gpt-4.1-mini: $0.40 in, $1.60 out per million; 5 answers for 10 calls cost what 5 cost.
     per_answer = (1000 * 0.4 + 500 * 1.6) / 1e6
-    assert scores["gpt-4.1-mini"].cost_per_request == pytest.approx(per_answer)
-    assert scores["gpt-4.1-mini"].metrics()["costPerRequest"] == round(per_answer, 8)
+    assert scores["gpt-4.1-mini"].cost_per_answer == pytest.approx(per_answer)
+    assert scores["gpt-4.1-mini"].metrics()["costPerAnswer"] == round(per_answer, 8)
     # Nothing answered: no price per answer, and last on cost, after the dearer model.
-    assert scores["claude-haiku-4-5"].cost_per_request is None
-    assert scores["claude-haiku-4-5"].metrics()["costPerRequest"] is None
+    assert scores["claude-haiku-4-5"].cost_per_answer is None
+    assert scores["claude-haiku-4-5"].metrics()["costPerAnswer"] is None
     ranked = rank(scores.values(), "cost")
     assert [s.model for s in ranked] == ["gpt-4.1-mini", "gpt-4.1", "claude-haiku-4-5"]
     broken = scores["claude-haiku-4-5"]
@@ -214,8 +214,8 @@ def test_a_failing_model_is_not_cheaper_for_its_failures() -> None:
     flaky += calls("gpt-4.1", 8, success=False, input_tokens=0, output_tokens=0, cost_usd=0.0)
     days.add("2026-12-01", *steady, *flaky)
     scores = {found.model: found for found in scores_of(days, "general_chat")}
-    assert scores["gpt-4.1"].cost_per_request == pytest.approx(0.0018)
-    assert scores["gpt-4.1-mini"].cost_per_request == pytest.approx(0.0012)
+    assert scores["gpt-4.1"].cost_per_answer == pytest.approx(0.0018)
+    assert scores["gpt-4.1-mini"].cost_per_answer == pytest.approx(0.0012)
     assert [s.model for s in rank(scores.values(), "cost")] == ["gpt-4.1-mini", "gpt-4.1"]
     balanced = balanced_scores(list(scores.values()))
     cost_score = 100 * (0.0012 + 1e-9) / (0.0018 + 1e-9)  # 66.7, not the cheapest's 100
@@ -301,7 +301,7 @@ def test_each_priority_ranks_by_its_own_figure(priority: Any, first: str) -> Non
     key = {
         "speed": lambda s: s.avg_ms,
         "quality": lambda s: -s.quality_score,
-        "cost": lambda s: s.cost_per_request,
+        "cost": lambda s: s.cost_per_answer,
     }[priority]
     assert [key(s) for s in ranked] == sorted(key(s) for s in ranked)
 
@@ -309,9 +309,9 @@ def test_each_priority_ranks_by_its_own_figure(priority: Any, first: str) -> Non
 def test_balanced_weighs_quality_speed_and_cost_as_documented() -> None:
     scores = scores_of(three_models(), "general_chat")
     balanced = balanced_scores(scores)
-    cheapest = min(s.cost_per_request or 0 for s in scores)
+    cheapest = min(s.cost_per_answer or 0 for s in scores)
     for found in scores:
-        cost_score = 100 * (cheapest + 1e-9) / ((found.cost_per_request or 0) + 1e-9)
+        cost_score = 100 * (cheapest + 1e-9) / ((found.cost_per_answer or 0) + 1e-9)
         expected = 0.6 * found.quality_score + 0.2 * found.speed_score + 0.2 * cost_score
         assert balanced[found.model] == pytest.approx(expected)
     ranked = rank(scores, "balanced")
@@ -448,7 +448,7 @@ def test_insights_compare_speed_and_cost_and_warn_of_satisfaction_and_errors() -
     # 3000 ms against 400 ms
     assert "claude-haiku-4-5 is 7.5\u00d7 faster than claude-sonnet-4-5 for general_chat" in said
     assert any(
-        s.startswith("gpt-4.1-mini costs ") and "less per request than claude-sonnet-4-5" in s
+        s.startswith("gpt-4.1-mini costs ") and "less per answer than claude-sonnet-4-5" in s
         for s in said
     )
     # 21 of 30 judged replies positive: 70% is not below the threshold

@@ -3,7 +3,7 @@ said only when the numbers are worth a sentence:
 
 * speed: the fastest ranked model against the slowest, when one is at least
   ``SPEED_RATIO`` (1.2) times faster;
-* cost: the cheapest ranked model per request against the dearest, from ``COST_RATIO`` (1.5);
+* cost: the cheapest ranked model per answer against the dearest, from ``COST_RATIO`` (1.5);
 * satisfaction: the task type's, over every model, when at least ``MIN_JUDGED`` (5) replies
   were judged and it is below ``SATISFACTION_WARNING`` (70%);
 * errors: each ranked model whose calls failed ``ERROR_WARNING`` (5%) of the time or more,
@@ -51,14 +51,14 @@ def insights(scores: Sequence[ModelScore], task_type: str | None) -> list[str]:
         if ratio >= SPEED_RATIO:
             said.append(f"{fast.model} is {ratio:.1f}{TIMES} faster than {slow.model} {task}")
     priced = sorted(
-        (s for s in ranked if s.cost_per_request), key=lambda s: (s.cost_per_request, s.model)
+        (s for s in ranked if s.cost_per_answer), key=lambda s: (s.cost_per_answer, s.model)
     )
     if len(priced) >= 2:
         cheap, dear = priced[0], priced[-1]
-        ratio = (dear.cost_per_request or 0.0) / (cheap.cost_per_request or 1.0)
+        ratio = (dear.cost_per_answer or 0.0) / (cheap.cost_per_answer or 1.0)
         if ratio >= COST_RATIO:
             said.append(
-                f"{cheap.model} costs {ratio:.1f}{TIMES} less per request than {dear.model} {task}"
+                f"{cheap.model} costs {ratio:.1f}{TIMES} less per answer than {dear.model} {task}"
             )
     judged = sum(s.judged for s in scores)
     if judged >= MIN_JUDGED:

@@ -255,7 +255,7 @@ def _reason(
     if priority == "cost":
         return (
             f"{best.model} costs least per answered request {task}: "
-            f"${best.cost_per_request or 0:.6f} {over}."
+            f"${best.cost_per_answer or 0:.6f} {over}."
         )
     if priority == "quality":
         return (

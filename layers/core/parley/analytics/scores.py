@@ -20,7 +20,7 @@ Per model, from the merge of its rollups (every figure 0-100 unless said):
                      chosen before measuring, not fitted
     speed score      max(0, 100 - min(100, mean latency ms / 100)): 0 at 10 s or slower
     quality score    40% success rate + 40% satisfaction score + 20% speed score
-    cost per request what it costs to get an answer: the calls' tokens at the catalog's prices
+    cost per answer what it costs to get an answer: the calls' tokens at the catalog's prices
                      (the recorded cost for a model the catalog no longer lists), in USD, over
                      the answered calls. A failed call bills little or nothing, so dividing by
                      every call would make a model look cheaper the more it fails; what is
@@ -42,9 +42,9 @@ A model is ranked only with at least ``MIN_SAMPLES`` calls for the task type. Pr
 
     speed      the lowest mean latency first
     quality    the highest quality score first
-    cost       the lowest cost per request (answered) first
+    cost       the lowest cost per answer first
     balanced   60% quality score + 20% speed score + 20% cost score, the cost score being
-               100 x cheapest / this model's cost per request among the models ranked (a model
+               100 x cheapest / this model's cost per answer among the models ranked (a model
                twice the cheapest's cost scores 50): quality leads, as it already weighs
                success, satisfaction and speed, and speed and cost break what it leaves close.
                The cost score is relative to the cheapest model ranked, so adding or removing
@@ -90,7 +90,7 @@ SAMPLE_HALF_WAY = 30
 QUALITY_WEIGHTS = {"success": 0.4, "satisfaction": 0.4, "speed": 0.2}
 CONFIDENCE_WEIGHTS = {"samples": 0.5, "reliability": 0.3, "consistency": 0.2}
 BALANCED_WEIGHTS = {"quality": 0.6, "speed": 0.2, "cost": 0.2}
-# A cost per request this small is free: keeps the cost score defined beside a model that
+# A cost per answer this small is free: keeps the cost score defined beside a model that
 # costs nothing (the offline one).
 _FREE_USD = 1e-9
 # The standard error of the smoothed positive share with no judgement: sqrt(0.25 / 2).
@@ -106,7 +106,7 @@ class ModelScore:
     judged: int
     positive: int
     avg_ms: float | None
-    cost_per_request: float | None  # USD per answered call; None without an answer
+    cost_per_answer: float | None  # USD per answered call; None without an answer
     errors: dict[str, int] = field(default_factory=dict)
     # The centre (0-100) of the satisfaction score's prior: the task type's pooled positive
     # share (``with_satisfaction_prior``); None: ``NEUTRAL_SATISFACTION``.
@@ -171,8 +171,8 @@ class ModelScore:
             "successRate": _rounded(self.success_rate),
             "satisfactionRate": _rounded(self.satisfaction_rate),
             "qualityScore": round(self.quality_score, 2) if self.samples else None,
-            "costPerRequest": (
-                None if self.cost_per_request is None else round(self.cost_per_request, 8)
+            "costPerAnswer": (
+                None if self.cost_per_answer is None else round(self.cost_per_answer, 8)
             ),
             "sampleSize": self.samples,
         }
@@ -189,7 +189,7 @@ def score(rollup: SeriesRollup, catalog: Catalog) -> ModelScore:
         judged=rollup.judged,
         positive=rollup.positive,
         avg_ms=avg_ms(rollup),
-        cost_per_request=_cost_per_request(rollup, catalog),
+        cost_per_answer=_cost_per_answer(rollup, catalog),
         errors=dict(rollup.errors),
     )
 
@@ -211,20 +211,18 @@ def rank(scores: Iterable[ModelScore], priority: Priority) -> list[ModelScore]:
     if priority == "speed":
         return sorted(ranked, key=lambda s: (_or_inf(s.avg_ms), -s.quality_score, s.model))
     if priority == "cost":
-        return sorted(
-            ranked, key=lambda s: (_or_inf(s.cost_per_request), -s.quality_score, s.model)
-        )
+        return sorted(ranked, key=lambda s: (_or_inf(s.cost_per_answer), -s.quality_score, s.model))
     return sorted(ranked, key=lambda s: (-s.quality_score, s.model))
 
 
 def balanced_scores(scores: Sequence[ModelScore]) -> dict[str, float]:
     """Each model's balanced score (0-100) among ``scores``, by model name."""
-    costs = [s.cost_per_request for s in scores if s.cost_per_request is not None]
+    costs = [s.cost_per_answer for s in scores if s.cost_per_answer is not None]
     cheapest = min(costs, default=0.0)
     return {
         s.model: BALANCED_WEIGHTS["quality"] * s.quality_score
         + BALANCED_WEIGHTS["speed"] * s.speed_score
-        + BALANCED_WEIGHTS["cost"] * _cost_score(s.cost_per_request, cheapest)
+        + BALANCED_WEIGHTS["cost"] * _cost_score(s.cost_per_answer, cheapest)
         for s in scores
     }
 
@@ -235,7 +233,7 @@ def _cost_score(cost: float | None, cheapest: float) -> float:
     return 100.0 * (cheapest + _FREE_USD) / (cost + _FREE_USD)
 
 
-def _cost_per_request(rollup: SeriesRollup, catalog: Catalog) -> float | None:
+def _cost_per_answer(rollup: SeriesRollup, catalog: Catalog) -> float | None:
     """Every call's cost over the answered calls; None without an answered call."""
     if not rollup.successes:
         return None

@@ -299,7 +299,7 @@
       "success " + format.percent(m.successRate),
       "satisfaction " + format.percent(m.satisfactionRate),
       "quality " + format.score(m.qualityScore),
-      format.usd(m.costPerRequest) + " per request",
+      format.usd(m.costPerAnswer) + " per answer",
       format.count(m.sampleSize) + " calls",
     ].join(" · "), "muted"));
     const insights = Array.isArray(advice.insights) ? advice.insights : [];

@@ -158,8 +158,10 @@ def test_analytics_follow_the_traffic_and_learned_routing_follows_the_analytics(
         row = by_model[model]
         assert row["totalCalls"] == len(mine)
         assert row["totalCost"] == pytest.approx(sum(e.cost_usd for e in mine), abs=1e-6)
-        # and each model's p95 is within 1% of the exact p95 of its answered calls
-        assert row["p95"] == pytest.approx(exact_p95(answered), rel=0.0101)
+        # and each model's p95 is within 1% of the exact p95 of its answered calls (plus the
+        # 0.05 ms of the API's rounding to a tenth of a millisecond)
+        exact = exact_p95(answered)
+        assert abs(row["p95"] - exact) <= 0.01 * exact + 0.05, (row["p95"], exact)
     failed = [e for e in events if e.model == SLOW and not e.cached and not e.success]
     assert failed, "gpt-4.1 should have failed some calls"
     assert by_model[SLOW]["successRate"] < 100 == by_model[FAST]["successRate"]

@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import httpx
 import pytest
 import yaml
@@ -89,15 +88,8 @@ def chat(server: DevServer, body: dict[str, Any]) -> Streamed:
 
 def raw_events(server: DevServer) -> list[UsageEvent]:
     """Every usage event of the org today, read from the dev server's DynamoDB."""
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=server.dynamodb_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="parley-local",
-        aws_secret_access_key="parley-local",
-    )
     today = datetime.now(UTC).date().isoformat()
-    return UsageRepository("parley-usage", client=client).for_org_day(ORG, today)  # type: ignore[arg-type]
+    return UsageRepository("parley-usage", client=server.dynamodb()).for_org_day(ORG, today)
 
 
 def exact_p95(latencies: list[float]) -> float:

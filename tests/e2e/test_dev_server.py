@@ -73,15 +73,7 @@ def test_parley_token_requires_a_user() -> None:
 
 
 def test_the_emulated_database_has_the_templates_tables(dev_server: DevServer) -> None:
-    import boto3
-
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=dev_server.dynamodb_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-    )
+    client = dev_server.dynamodb()
     tables = client.list_tables()["TableNames"]
     assert {"parley-conversations", "parley-hot"} <= set(tables)
     ttl = client.describe_time_to_live(TableName="parley-hot")["TimeToLiveDescription"]

@@ -20,6 +20,8 @@ from tests.support.servers import free_port, wait_until
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 __all__ = ["DevServer", "clean_env", "parley", "run_job", "running_dev_server"]
 
 BIN = Path(sys.executable).parent
@@ -81,6 +83,22 @@ class DevServer:
         match = re.search(r"DynamoDB\s+(http://\S+)", self.banner)
         assert match, self.banner
         return match.group(1)
+
+    def dynamodb(self) -> DynamoDBClient:
+        """A client of that DynamoDB, with the credentials a loopback endpoint implies."""
+        import boto3
+
+        from parley.state.client import LOCAL_CREDENTIALS
+
+        access_key, secret_key = LOCAL_CREDENTIALS
+        client: DynamoDBClient = boto3.client(
+            "dynamodb",
+            endpoint_url=self.dynamodb_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key,
+        )
+        return client
 
     @property
     def errors(self) -> str:

@@ -1,5 +1,6 @@
 """Preference panels: the built-in ones, the panels and defaults an org may define, and the
-registry that validates a user's values against one org's panels.
+registry that validates a user's values (and a chat's choices) against one org's panels and
+describes their fields and options.
 
 Below ``orgs`` (whose settings hold an org's definitions) and ``preferences`` (which stores and
 learns the values): both use the panels, and the panels use neither.
@@ -7,6 +8,7 @@ learns the values): both use the panels, and the panels use neither.
 
 from parley.panels.models import (
     BUILTIN_DEFAULTS,
+    BUILTIN_OPTIONS,
     BUILTIN_PANELS,
     DEFAULT_TIER,
     MAX_FAVORITE_PANELS,
@@ -19,6 +21,7 @@ from parley.panels.spec import FieldName, PanelDefinitions, PanelFieldSpec, Pane
 
 __all__ = [
     "BUILTIN_DEFAULTS",
+    "BUILTIN_OPTIONS",
     "BUILTIN_PANELS",
     "DEFAULT_TIER",
     "MAX_FAVORITE_PANELS",

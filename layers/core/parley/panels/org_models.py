@@ -37,8 +37,11 @@ def _annotation(spec: PanelFieldSpec) -> Any:
     if spec.type == "string":
         return text
     items = spec.max_length if spec.max_length is not None else MAX_LIST
-    strings = _annotated(str, StringConstraints(min_length=1, max_length=MAX_STRING))
-    return _annotated(list[strings], Field(max_length=items), *_each_of(spec.enum))  # type: ignore[valid-type]
+    # Each element is checked against the options, so a refusal names its index.
+    strings = _annotated(
+        str, StringConstraints(min_length=1, max_length=MAX_STRING), *_one_of(spec.enum)
+    )
+    return Annotated[list[strings], Field(max_length=items)]  # type: ignore[valid-type]
 
 
 def _annotated(base: Any, *metadata: Any) -> Any:
@@ -46,6 +49,8 @@ def _annotated(base: Any, *metadata: Any) -> Any:
 
 
 def _one_of(enum: tuple[Any, ...] | None) -> tuple[Any, ...]:
+    """The check that a value is one of the field's options, and the options in its JSON
+    Schema (``enum``), from the one tuple, so that what the schema says is what is enforced."""
     if enum is None:
         return ()
     allowed = tuple(enum)
@@ -55,18 +60,4 @@ def _one_of(enum: tuple[Any, ...] | None) -> tuple[Any, ...]:
             raise ValueError(f"must be one of {list(allowed)}")
         return value
 
-    return (AfterValidator(check),)
-
-
-def _each_of(enum: tuple[Any, ...] | None) -> tuple[Any, ...]:
-    if enum is None:
-        return ()
-    allowed = tuple(enum)
-
-    def check(values: list[Any]) -> list[Any]:
-        unknown = [value for value in values if value not in allowed]
-        if unknown:
-            raise ValueError(f"{unknown} are not among {list(allowed)}")
-        return values
-
-    return (AfterValidator(check),)
+    return (AfterValidator(check), Field(json_schema_extra={"enum": list(allowed)}))

@@ -1,7 +1,9 @@
 """The set of panels one org's users have: it validates a whole explicit document (the user's
 own, sent to ``PUT /v1/preferences``), a single learned value, and the org's defaults, and it
 prunes a stored document of values a panel no longer accepts (an org may remove a panel or
-narrow a field after its users saved values). Registries are kept per distinct definition."""
+narrow a field after its users saved values). It also describes each panel's fields and their
+options (from the models' JSON Schema, so the description is what validation enforces) and
+checks a chat request's ``choices`` for a panel. Registries are kept per distinct definition."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from parley.errors import ValidationFailed
 from parley.panels.models import BUILTIN_DEFAULTS, BUILTIN_PANELS, MAX_FAVORITE_PANELS, Panel
 from parley.panels.org_models import org_panel_model
-from parley.validation import summary, validation_failed
+from parley.validation import Problem, problems, summary, validation_failed
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -69,6 +71,55 @@ class PanelRegistry:
     def fields(self, panel: str) -> list[str]:
         model = self.models.get(panel)
         return [] if model is None else list(model.model_fields)
+
+    @cached_property
+    def descriptions(self) -> dict[str, dict[str, Any]]:
+        """Each panel's fields as ``GET /v1/preferences`` shows them: panel →
+        ``{"fields": {name: {"type", "options"?, "minimum"?, "maximum"?, "max_length"?}}}``,
+        types named as an org's field specs name them (``string_list`` for a list)."""
+        return {
+            panel: {
+                "fields": {
+                    name: _describe(schema)
+                    for name, schema in model.model_json_schema()["properties"].items()
+                }
+            }
+            for panel, model in self.models.items()
+        }
+
+    def options(self, panel: str, name: str) -> list[Any] | None:
+        """The values ``panel.name`` takes (each element's, for a list), None if any value of
+        its type within its limits."""
+        described = self.descriptions.get(panel, {}).get("fields", {}).get(name)
+        return None if described is None else described.get("options")
+
+    def choice_problems(
+        self, panel: str, choices: Mapping[str, Any], prefix: tuple[str | int, ...] = ()
+    ) -> list[Problem]:
+        """What is wrong with a chat request's ``choices`` for ``panel``, a known panel: a
+        field the panel does not have (``allowed``: its fields), a value it does not take
+        (``allowed``: the field's options, when it has a set), each at its path under
+        ``prefix``. Empty when every choice is valid."""
+        model = self.models[panel]
+        found: list[Problem] = []
+        for name, value in choices.items():
+            if name not in model.model_fields:
+                found.append(
+                    {
+                        "loc": [*prefix, name],
+                        "msg": f"not a field of the {panel!r} panel",
+                        "type": "unknown_field",
+                        "allowed": list(model.model_fields),
+                    }
+                )
+                continue
+            try:
+                model.model_validate({name: value})
+            except ValidationError as exc:
+                options = self.options(panel, name)
+                for problem in problems(exc.errors(), prefix):
+                    found.append(problem if options is None else {**problem, "allowed": options})
+        return found
 
     def defaults(self, panel: str) -> dict[str, Any]:
         """The product's defaults for ``panel`` (built-in panels only)."""
@@ -170,6 +221,27 @@ class PanelRegistry:
             )
         if details:
             raise ValidationFailed(summary(details), details=details)
+
+
+def _describe(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """One optional field's JSON Schema (``anyOf`` it and null) as the API describes it."""
+    variants = [v for v in schema.get("anyOf", [schema]) if v.get("type") != "null"]
+    field_schema = variants[0] if variants else {}
+    kind = field_schema.get("type")
+    described: dict[str, Any] = {"type": "string_list" if kind == "array" else kind}
+    values = field_schema.get("items", {}) if kind == "array" else field_schema
+    if "enum" in values:
+        described["options"] = list(values["enum"])
+    for key in ("minimum", "maximum"):
+        if key in field_schema:
+            bound = field_schema[key]
+            integral = kind == "integer" and isinstance(bound, float) and bound.is_integer()
+            described[key] = int(bound) if integral else bound
+    # A list's items, a string's characters (a string with options is bounded by them).
+    limit = field_schema.get("maxItems" if kind == "array" else "maxLength")
+    if limit is not None and (kind == "array" or "options" not in described):
+        described["max_length"] = limit
+    return described
 
 
 def _key(preferences: PanelDefinitions) -> str:

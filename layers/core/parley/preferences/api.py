@@ -59,8 +59,9 @@ def _response(stored: StoredPreferences, registry: PanelRegistry) -> JSONRespons
 async def read_preferences(preferences: Preferences, identity: CurrentIdentity) -> JSONResponse:
     """The caller's effective preferences (per field: what they set, else what was learned,
     else the org's default, else the product's), `learned` (path → confidence, where the
-    learned value is in effect), `sources` (path → `user`, `learned`, `org` or `default`) and
-    `version` (also the `ETag`)."""
+    learned value is in effect), `sources` (path → `user`, `learned`, `org` or `default`),
+    `panels` (each panel's fields: `type`, `options` where it takes one of a set, `minimum`,
+    `maximum`, `max_length`) and `version` (also the `ETag`)."""
     registry = await _panels(preferences, identity.org_id)
     stored = await anyio.to_thread.run_sync(
         preferences.repository.get, identity.org_id, identity.user_id

@@ -66,7 +66,9 @@ def resolve_panel(
 def preferences_document(stored: StoredPreferences, registry: PanelRegistry) -> dict[str, Any]:
     """The body of ``GET /v1/preferences``: the clients' shape (``preferences``, ``tier``,
     ``favorite_panels``) plus ``learned`` (path → confidence, only where the learned value is
-    the effective one), ``sources`` (path → where each value comes from) and ``version``."""
+    the effective one), ``sources`` (path → where each value comes from), ``panels`` (each
+    panel's fields: type, ``options`` where the field takes one of a set, limits) and
+    ``version``."""
     panels: dict[str, dict[str, Any]] = {}
     learned: dict[str, float] = {}
     sources: dict[str, Source] = {}
@@ -84,6 +86,7 @@ def preferences_document(stored: StoredPreferences, registry: PanelRegistry) -> 
         "favorite_panels": explicit.get("favorite_panels", []),
         "learned": learned,
         "sources": sources,
+        "panels": registry.descriptions,
         "version": stored.version,
     }
 

@@ -482,7 +482,8 @@ SEEDS: dict[tuple[str, str], list[Any]] = {
         {
             "message": CHAT,
             "panel": "pictures",
-            "choices": {"defaultStyle": "watercolor", "count": 2},
+            # A known panel's choices are its fields' values (anything else is 422).
+            "choices": {"defaultStyle": "watercolor", "defaultProvider": "flux"},
             "attachments": [{"name": "brief.txt", "text": "A short brief."}],
             "max_tokens": 50,
         },

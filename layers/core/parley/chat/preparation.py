@@ -1,7 +1,8 @@
 """Preparing a chat turn: everything that can refuse it, before a byte of the stream.
 
-    org settings → rate limits, balance, context and routing advice (at once) → analysis and
-    route (learned routing reorders it) → response cache → hold the estimate on the ledger
+    org settings → choices against the org's panels → rate limits, balance, context and
+    routing advice (at once) → analysis and route (learned routing reorders it) → response
+    cache → hold the estimate on the ledger
 
 so that a refusal is a plain HTTP error (422, 402, 404, 429, 503) and consumes nothing but
 the rate-limit slot of a request that was admitted. The caller's preferences (the stream's
@@ -20,12 +21,14 @@ from parley.chat.response_cache import ResponseCache
 from parley.chat.turn import PreparedChat
 from parley.errors import ValidationFailed
 from parley.ids import new_id
+from parley.panels import PanelRegistry
 from parley.preferences.smart import EMPTY_SMART_DEFAULTS, SmartDefaults
 from parley.providers.base import ChatMessage, GenerationRequest
 from parley.providers.tokens import estimate_tokens
 from parley.routing.analysis import analyse
 from parley.routing.chains import Chains, org_chains
 from parley.routing.plan import RouteRequest, plan_route
+from parley.validation import summary
 
 if TYPE_CHECKING:
     from parley.budget.ratelimit import RateLimiter
@@ -78,6 +81,7 @@ class Preparation:
         if len(turn.message) > limit:
             raise ValidationFailed(f"message: at most {limit} characters")
         org = await self._orgs.get(turn.identity.org_id)
+        _check_choices(turn, org)
         # Started now and not waited for here: the stream's meta waits for it while the
         # provider works on its first token (parley.chat.pipeline), so it adds nothing there.
         smart_defaults = self._start_smart_defaults(turn, org)
@@ -246,3 +250,20 @@ class Preparation:
             temperature=turn.temperature,
         )
         return key, await self._cache.get(key)
+
+
+def _check_choices(turn: ChatTurn, org: OrgSettings) -> None:
+    """A request's ``choices`` for a panel its org has (built-in or its own) are the learner's
+    votes: each must be a field of the panel with a value the field takes, else 422 with each
+    problem's path and ``allowed`` (the field's options, or the panel's fields), before
+    anything is stored or charged. Choices without a ``panel``, or for a panel the org does
+    not have, are stored as they come (nothing is learned from them)."""
+    panel, choices = turn.requested_panel, turn.metadata.get("choices")
+    if panel is None or not isinstance(choices, dict) or not choices:
+        return
+    registry = PanelRegistry.for_org(org)
+    if panel not in registry.models:
+        return
+    found = registry.choice_problems(panel, choices, prefix=("body", "choices"))
+    if found:
+        raise ValidationFailed(summary(found), details=found)

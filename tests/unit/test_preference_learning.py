@@ -1,4 +1,4 @@
-"""Counting a user's choices and the confidence of what they say (parley.preferences.learning)."""
+"""Weighing a user's choices and the confidence of what they say (parley.preferences.learning)."""
 
 from __future__ import annotations
 
@@ -8,69 +8,168 @@ import pytest
 
 from parley.preferences.learning import (
     CEILING,
+    DISLIKED,
     FLOOR,
+    HALF_LIFE_DAYS,
+    HALF_LIFE_MESSAGES,
+    LIKED,
+    NEUTRAL,
+    SUPPORT_KEPT,
     ChoiceRecord,
+    Estimate,
     confidence,
+    estimate_fields,
     estimate_preferences,
+    evidence_bound,
+    is_negative,
     is_positive,
+    option_label,
+    probability_top_is_preferred,
+    sentiment,
 )
 
-
-def pictures(style: str, *, positive: bool = False) -> ChoiceRecord:
-    return ChoiceRecord("pictures", {"defaultStyle": style}, positive)
-
-
-def test_one_dominating_style_is_learned_with_high_confidence() -> None:
-    records = [pictures("watercolor")] * 9 + [pictures("oil")]
-    learned = estimate_preferences(records)
-    assert set(learned) == {"pictures.defaultStyle"}
-    estimate = learned["pictures.defaultStyle"]
-    assert estimate.value == "watercolor"
-    assert estimate.samples == 10
-    # dominance 0.8, full evidence: 0.6 + 0.35 * 0.8
-    assert estimate.confidence == pytest.approx(0.88)
+DAY_MS = 86_400_000
+STYLE = "pictures.defaultStyle"
 
 
-def test_three_unanimous_choices_are_the_least_evidence_that_learns() -> None:
-    assert estimate_preferences([pictures("watercolor")] * 2) == {}
-    estimate = estimate_preferences([pictures("watercolor")] * 3)["pictures.defaultStyle"]
-    assert estimate.confidence == pytest.approx(0.705)
-    assert FLOOR < estimate.confidence <= CEILING
+def pictures(style: str, *, feedback: int = NEUTRAL, at_ms: int | None = None) -> ChoiceRecord:
+    return ChoiceRecord("pictures", {"defaultStyle": style}, feedback, at_ms)
 
 
-@pytest.mark.parametrize(
-    "styles",
-    [
-        ["watercolor", "oil"] * 3,  # an even split
-        ["watercolor", "oil", "pencil", "watercolor", "oil", "pencil"],
-        ["watercolor", "watercolor", "oil", "oil", "pencil"],  # a plurality, not a majority
-    ],
-)
-def test_mixed_choices_learn_nothing(styles: list[str]) -> None:
-    assert estimate_preferences([pictures(style) for style in styles]) == {}
+def in_order(*styles: str, feedback: int = NEUTRAL) -> list[ChoiceRecord]:
+    """Messages sent in this order, oldest first, a minute apart on one day."""
+    return [
+        pictures(style, feedback=feedback, at_ms=1_790_000_000_000 + index * 60_000)
+        for index, style in enumerate(styles)
+    ]
 
 
-def test_positive_feedback_weighs_twice_and_tips_a_tie() -> None:
-    tie = [pictures("watercolor"), pictures("watercolor"), pictures("oil"), pictures("oil")]
-    assert estimate_preferences(tie) == {}
-    liked = [pictures("watercolor", positive=True), *tie[1:]]
-    estimate = estimate_preferences(liked)["pictures.defaultStyle"]
-    assert estimate.value == "watercolor"
-    assert estimate.samples == 5  # 2 + 1 for watercolor, 2 for oil
-    assert estimate.confidence == pytest.approx(0.635)  # share 0.6, evidence 0.5
+def style(records: list[ChoiceRecord]) -> Estimate | None:
+    return estimate_preferences(records).get(STYLE)
 
 
-def test_confidence_is_capped_at_095() -> None:
-    assert confidence(10, 10) == CEILING
-    estimate = estimate_preferences([pictures("watercolor", positive=True)] * 500)
-    assert estimate["pictures.defaultStyle"].confidence == CEILING
-    assert estimate["pictures.defaultStyle"].samples == 1000
+# The issue's examples --------------------------------------------------------------------------
 
 
-def test_confidence_stays_in_its_range() -> None:
-    for total in range(0, 40):
-        for top in range(0, total + 1):
-            assert FLOOR <= confidence(top, total) <= CEILING
+def test_a_changed_taste_wins_fifteen_watercolor_then_ten_anime() -> None:
+    estimate = style(in_order(*["watercolor"] * 15, *["anime"] * 10))
+    assert estimate is not None
+    assert estimate.value == "anime"
+    assert estimate.messages == 25
+    assert estimate.support["anime"] > estimate.support["watercolor"]
+    assert FLOOR < estimate.confidence <= 0.8
+
+
+def test_a_plurality_is_learned_anime_four_times_three_others_twice() -> None:
+    records = in_order(*["oil", "pencil", "ink", "anime"] * 2, "anime", "anime")
+    estimate = style(records)
+    assert estimate is not None
+    assert estimate.value == "anime"
+    assert estimate.confidence > FLOOR
+    assert len(estimate.support) == SUPPORT_KEPT  # the best three of four options
+
+
+def test_disliked_choices_do_not_win_six_thumbs_down_watercolor_then_four_anime() -> None:
+    records = in_order(*["watercolor"] * 6, feedback=DISLIKED) + [
+        pictures("anime", at_ms=1_790_001_000_000 + index) for index in range(4)
+    ]
+    estimate = style(records)
+    assert estimate is not None
+    assert estimate.value == "anime"
+    assert estimate.support["watercolor"] < 0
+    # The dislikes say nothing for anime: it is as sure as four anime messages alone.
+    assert estimate.confidence == style(records[6:]).confidence  # type: ignore[union-attr]
+
+
+def test_likes_do_not_inflate_confidence_three_thumbs_up_is_not_above_three_unrated() -> None:
+    unrated = style(in_order(*["watercolor"] * 3))
+    liked = style(in_order(*["watercolor"] * 3, feedback=LIKED))
+    assert unrated is not None
+    assert liked is not None
+    assert liked.confidence <= unrated.confidence
+    assert liked.messages == unrated.messages == 3
+    assert unrated.confidence <= evidence_bound(3) < 0.81  # the old rule gave 3 likes 0.81
+
+
+# Properties ----------------------------------------------------------------------------------
+
+
+def test_order_matters() -> None:
+    older_oil = style(in_order(*["oil"] * 5, *["watercolor"] * 5))
+    older_watercolor = style(in_order(*["watercolor"] * 5, *["oil"] * 5))
+    assert older_oil is not None
+    assert older_watercolor is not None
+    assert (older_oil.value, older_watercolor.value) == ("watercolor", "oil")
+
+
+def test_age_halves_a_message_every_seven_days() -> None:
+    now = 1_790_000_000_000
+    records = [pictures("watercolor", at_ms=now), pictures("oil", at_ms=now - 7 * DAY_MS)]
+    support = estimate_fields(records)[STYLE].support
+    # oil: one week older (half) and one message older (2 ** -0.1)
+    assert support["oil"] == pytest.approx(0.5 * 2 ** (-1 / HALF_LIFE_MESSAGES), abs=1e-3)
+    assert support["watercolor"] == 1.0
+    assert HALF_LIFE_DAYS == 7
+
+
+def test_ten_new_choices_outweigh_any_history_of_one_day() -> None:
+    for old in (10, 30, 90):
+        estimate = estimate_fields(in_order(*["oil"] * old, *["watercolor"] * 10))[STYLE]
+        assert estimate.value == "watercolor"
+
+
+@pytest.mark.parametrize("count", [1, 3, 6, 12])
+def test_disliked_choices_never_win_on_their_own(count: int) -> None:
+    assert style(in_order(*["watercolor"] * count, feedback=DISLIKED)) is None
+    mixed = in_order(*["watercolor", "oil"] * count, feedback=DISLIKED)
+    assert style(mixed) is None
+
+
+@pytest.mark.parametrize("feedback", [NEUTRAL, LIKED])
+def test_fewer_than_eight_messages_never_exceed_08(feedback: int) -> None:
+    rng = random.Random(14)
+    for count in range(1, 8):
+        for _ in range(30):
+            styles = [rng.choice(["watercolor", "watercolor", "oil"]) for _ in range(count)]
+            found = estimate_fields(in_order(*styles, feedback=feedback))[STYLE]
+            assert found.confidence <= evidence_bound(count) <= 0.8
+        unanimous = estimate_fields(in_order(*["watercolor"] * count))[STYLE]
+        assert unanimous.confidence <= 0.8
+
+
+def test_confidence_grows_with_agreeing_evidence_and_stays_bounded() -> None:
+    previous = 0.0
+    for count in range(1, 60):
+        found = estimate_fields(in_order(*["oil"] * 3, *["watercolor"] * count))[STYLE]
+        if found.value == "watercolor":
+            assert found.confidence >= previous
+            previous = found.confidence
+        assert found.confidence <= CEILING
+    assert previous > 0.8
+
+
+def test_a_near_tie_learns_nothing() -> None:
+    for styles in (["watercolor", "oil"] * 3, ["watercolor", "oil", "pencil"] * 2):
+        assert style(in_order(*styles)) is None
+
+
+def test_confidence_is_the_posterior_probability_bounded_by_evidence() -> None:
+    # Two options with 3 and 1 effective messages, three options in the prior.
+    exact = probability_top_is_preferred([4.0, 2.0, 1.0])
+    assert 0.5 < exact < 1
+    assert confidence([3.0, 1.0]) == round(min(exact, evidence_bound(4.0)), 3)
+    # A field with one option seen: bounded by the evidence alone.
+    assert confidence([2.0]) == round(evidence_bound(2.0), 3)
+    # Declared options widen the prior.
+    assert confidence([3.0, 1.0], options=8) <= confidence([3.0, 1.0])
+    assert probability_top_is_preferred([3.0, 3.0]) == pytest.approx(0.5, abs=1e-3)
+
+
+def test_three_unanimous_messages_are_the_least_that_learns() -> None:
+    assert style(in_order("watercolor", "watercolor")) is None
+    estimate = style(in_order(*["watercolor"] * 3))
+    assert estimate is not None
+    assert FLOOR < estimate.confidence <= 0.7
 
 
 def test_list_values_compare_as_sorted_and_are_learned_sorted() -> None:
@@ -81,7 +180,9 @@ def test_list_values_compare_as_sorted_and_are_learned_sorted() -> None:
     ]
     estimate = estimate_preferences(records)["content.defaultPlatforms"]
     assert estimate.value == ["instagram", "x"]
-    assert estimate.samples == 3
+    assert estimate.messages == 3
+    assert estimate.support == {option_label(["instagram", "x"]): pytest.approx(2.804, abs=1e-3)}
+    assert option_label(["instagram", "x"]) == '["instagram","x"]'
 
 
 def test_integer_values_and_several_fields_at_once() -> None:
@@ -95,16 +196,21 @@ def test_integer_values_and_several_fields_at_once() -> None:
     assert set(learned) == {"video.defaultDuration"}
     assert learned["video.defaultDuration"].value == 30
     assert isinstance(learned["video.defaultDuration"].value, int)
+    assert set(estimate_fields(records)) == {
+        "video.defaultDuration",
+        "video.defaultProvider",
+        "content.defaultTone",
+    }
 
 
 def test_true_is_not_one() -> None:
-    # Were True and 1 one value, these four votes would be unanimous; they are a tie.
+    # Were True and 1 one value, these four messages would be unanimous; they are a tie.
     records = [ChoiceRecord("content", {"flag": True}), ChoiceRecord("content", {"flag": 1})] * 2
     assert estimate_preferences(records) == {}
-    records += [ChoiceRecord("content", {"flag": True})] * 2
+    records = [ChoiceRecord("content", {"flag": True})] * 4 + records
     learned = estimate_preferences(records)["content.flag"]
     assert learned.value is True
-    assert learned.samples == 6
+    assert learned.messages == 8
 
 
 def test_values_that_are_not_choices_are_ignored() -> None:
@@ -115,20 +221,14 @@ def test_values_that_are_not_choices_are_ignored() -> None:
         ChoiceRecord("pictures", {"defaultStyle": [1, 2]}),
         ChoiceRecord("", {"defaultStyle": "watercolor"}),
     ] * 3
-    assert estimate_preferences(records) == {}
+    assert estimate_fields(records) == {}
 
 
-def test_the_result_does_not_depend_on_order() -> None:
-    records = (
-        [pictures("watercolor")] * 6
-        + [pictures("oil", positive=True)]
-        + [ChoiceRecord("content", {"defaultPlatforms": ["b", "a"]})] * 4
-    )
-    expected = estimate_preferences(records)
+def test_records_are_weighed_by_time_not_by_the_order_given() -> None:
+    records = in_order(*["oil"] * 4, *["watercolor"] * 6)
     shuffled = list(records)
     random.Random(7).shuffle(shuffled)
-    assert estimate_preferences(shuffled) == expected
-    assert expected["pictures.defaultStyle"].value == "watercolor"
+    assert estimate_fields(shuffled) == estimate_fields(records)
 
 
 @pytest.mark.parametrize(
@@ -147,6 +247,25 @@ def test_the_result_does_not_depend_on_order() -> None:
 )
 def test_positive_feedback(feedback: dict[str, object] | None, positive: bool) -> None:
     assert is_positive(feedback) is positive
+
+
+@pytest.mark.parametrize(
+    ("feedback", "expected"),
+    [
+        (None, NEUTRAL),
+        ({"thumbs": 1}, LIKED),
+        ({"thumbs": -1}, DISLIKED),
+        ({"rating": 2}, DISLIKED),
+        ({"rating": 1}, DISLIKED),
+        ({"rating": 3}, NEUTRAL),
+        ({"rating": 5, "thumbs": -1}, LIKED),  # liked wins a contradiction
+        ({"thumbs": False}, NEUTRAL),
+        ({"rating": True}, NEUTRAL),
+    ],
+)
+def test_sentiment(feedback: dict[str, object] | None, expected: int) -> None:
+    assert sentiment(feedback) == expected
+    assert is_negative(feedback) is (expected == DISLIKED)
 
 
 def test_the_lowest_id_of_a_millisecond_bounds_the_history_window() -> None:

@@ -1,22 +1,45 @@
-"""What a user's recent choices say about their preferences: counting and confidence, no I/O.
+"""What a user's recent choices say about their preferences: weighing and confidence, no I/O.
 
 Each user message may carry the ``panel`` its form belonged to and the ``choices`` it used
-(``{"defaultStyle": "watercolor"}`` for ``pictures``). Every choice is one vote for the value
-of the field ``"<panel>.<field>"``; a message whose reply got positive feedback (thumbs up,
-or a rating of 4 or more) votes twice, since the user liked what that choice produced.
+(``{"defaultStyle": "watercolor"}`` for ``pictures``). Each choice is evidence about the field
+``"<panel>.<field>"``; ``estimate_preferences`` weighs it in four steps (docs/operations.md,
+"learn-preferences", has the same with examples).
 
-For each field, with ``n`` the weighted votes it received and ``s`` the top value's share of
-them::
+1. **Recency.** A message's weight halves every ``HALF_LIFE_DAYS`` (7) days of age and every
+   ``HALF_LIFE_MESSAGES`` (10) newer messages of the same field::
 
-    dominance  = max(0, 2s - 1)           # 0 at an even split (or worse), 1 when unanimous
-    evidence   = min(1, n / FULL_EVIDENCE) # grows with votes, full at 10 weighted votes
-    confidence = 0.6 + 0.35 * dominance * evidence, clamped to [0.6, 0.95]
+       r = 2 ** -(age_days / 7) * 2 ** -(newer / 10)
 
-and the field is learned only when ``n >= MIN_EVIDENCE`` (3) and ``confidence > 0.6``. So a
-value needs a strict majority of the field's votes (a tie at the top is ``s <= 0.5``: nothing
-is learned, never an arbitrary pick), and the confidence reaches its 0.95 ceiling only when
-ten or more weighted votes all agree. Examples: 3 of 3 → 0.705; 10 of 10 → 0.95; 8 of 10 →
-0.81; 2 of 4 → not learned. The result depends only on the votes, never on their order.
+   Age is measured from the user's newest message, not from the clock: an estimate changes
+   only when the user does something, so an idle user's item is not rewritten every hour. The
+   per-message half-life makes a changed taste win even when every message is of one day:
+   after ``m`` consistent new choices the old ones, however many, weigh at most ``2 ** -m/10``
+   against ``1 - 2 ** -m/10``, so ten or more new choices always outweigh any history.
+2. **Feedback.** A reply the user liked (thumbs up, or a rating of 4 or more) doubles its
+   message's support for its choices; one they disliked (thumbs down, or a rating of 2 or
+   less) counts against them (support ``-r``), and an option's support is floored at 0. So a
+   value whose replies were rated down is never learned from them. Feedback changes support,
+   never the amount of evidence.
+3. **Evidence.** The effective number of messages ``n`` is the sum of the recency weights of
+   the field's messages that were not disliked (so ``n`` is at most the number of messages).
+   It is shared among the options in proportion to their support: ``c_j = n * s_j / sum(s)``.
+   A like therefore makes its option win more of the evidence, not more evidence.
+4. **Confidence.** With a uniform Dirichlet prior over the field's ``K`` options (the options
+   the panel declares, when it does, else those seen; at least ``MIN_OPTIONS``), the posterior
+   is ``Dirichlet(1 + c_1, ..., 1 + c_K)`` and::
+
+       confidence = min(P(the top option is the user's most likely choice), (n + 1) / (n + 3))
+
+   The first term is exact (one numeric integral over Gamma densities). The second bounds it
+   by the amount of evidence: it is what ``n`` unanimous messages say about the next choice
+   under a three-option prior, so fewer than 8 messages never give more than 0.8, and the
+   ``CEILING`` of 0.95 is out of reach of fewer than 37 (full-weight) messages.
+
+A field is learned when its confidence is above ``FLOOR`` (0.6). That is also the margin over
+the runner-up: the top option must be the user's most likely choice with probability above
+0.6 given the evidence, so a near tie, or a plurality too thin for the number of messages,
+learns nothing; no separate margin constant is needed. Each estimate also keeps the number of
+messages behind it and the support of its ``SUPPORT_KEPT`` best options, to explain it later.
 
 Values compare by type and value (``True`` is not ``1``); lists compare as sorted tuples,
 so ``["x", "instagram"]`` and ``["instagram", "x"]`` are one choice, learned as the sorted
@@ -25,32 +48,53 @@ list. Anything else (objects, null, lists of non-strings) is not a choice and is
 
 from __future__ import annotations
 
+import itertools
+import json
+import math
 from collections import defaultdict
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
 __all__ = [
     "CEILING",
+    "DISLIKED",
     "FLOOR",
-    "FULL_EVIDENCE",
-    "MIN_EVIDENCE",
-    "POSITIVE_WEIGHT",
+    "HALF_LIFE_DAYS",
+    "HALF_LIFE_MESSAGES",
+    "LIKED",
+    "LIKED_WEIGHT",
+    "MIN_OPTIONS",
+    "NEUTRAL",
+    "SUPPORT_KEPT",
     "ChoiceRecord",
     "Estimate",
+    "FieldEvidence",
     "LearnableValue",
     "confidence",
+    "estimate_fields",
     "estimate_preferences",
+    "evidence_bound",
+    "is_negative",
     "is_positive",
+    "option_label",
+    "probability_top_is_preferred",
+    "sentiment",
 ]
 
 FLOOR = 0.6
 CEILING = 0.95
-MIN_EVIDENCE = 3
-FULL_EVIDENCE = 10
-POSITIVE_WEIGHT = 2
+HALF_LIFE_DAYS = 7.0
+HALF_LIFE_MESSAGES = 10.0
+LIKED_WEIGHT = 2.0
+MIN_OPTIONS = 3
+SUPPORT_KEPT = 3
+LIKED, NEUTRAL, DISLIKED = 1, 0, -1
+
+_DAY_MS = 86_400_000
+_GRID = 1_000  # points of the numeric integral
 
 LearnableValue = str | int | float | bool | list[str]
 
@@ -60,18 +104,42 @@ _Key = tuple[str, Any]
 
 @dataclass(frozen=True)
 class ChoiceRecord:
-    """One user message's form choices, and whether its reply was liked."""
+    """One user message's form choices, what its reply's feedback said (``LIKED``,
+    ``NEUTRAL`` or ``DISLIKED``) and when it was sent (epoch ms, None when unknown: then it is
+    as old as the user's newest message)."""
 
     panel: str
     choices: Mapping[str, Any]
-    positive: bool = False
+    feedback: int = NEUTRAL
+    at_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class FieldEvidence:
+    """What one field's messages say, learned or not."""
+
+    value: LearnableValue  # the option with the most support
+    confidence: float
+    messages: int  # messages that chose a value for the field, disliked ones included
+    evidence: float  # n: the recency-weighted messages not disliked
+    support: dict[str, float] = field(default_factory=dict)  # option label -> net support
+
+    @property
+    def learned(self) -> bool:
+        return self.confidence > FLOOR
 
 
 @dataclass(frozen=True)
 class Estimate:
     value: LearnableValue
     confidence: float
-    samples: int  # weighted votes the field received
+    messages: int
+    support: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def samples(self) -> int:
+        """The older name of ``messages`` (what the stored ``samples`` holds)."""
+        return self.messages
 
 
 def is_positive(feedback: Mapping[str, Any] | None) -> bool:
@@ -82,48 +150,155 @@ def is_positive(feedback: Mapping[str, Any] | None) -> bool:
     if _is_number(thumbs) and thumbs == 1:
         return True
     # bool is an int: a rating of True is not a 1 (nor a thumbs up).
-    return isinstance(rating, int | float) and not isinstance(rating, bool) and rating >= 4
+    return _is_number(rating) and rating >= 4
 
 
-def confidence(top_votes: int, total_votes: int) -> float:
-    """The formula of the module docstring, rounded to three places."""
-    if total_votes <= 0:
-        return FLOOR
-    dominance = max(0.0, 2 * top_votes / total_votes - 1)
-    evidence = min(1.0, total_votes / FULL_EVIDENCE)
-    raw = FLOOR + (CEILING - FLOOR) * dominance * evidence
-    return round(min(CEILING, max(FLOOR, raw)), 3)
+def is_negative(feedback: Mapping[str, Any] | None) -> bool:
+    """Negative feedback on a reply: thumbs down, or a rating of 2 or less; feedback that is
+    also positive (a thumbs down with a rating of 5) is not negative."""
+    if not feedback or is_positive(feedback):
+        return False
+    thumbs, rating = feedback.get("thumbs"), feedback.get("rating")
+    if _is_number(thumbs) and thumbs == -1:
+        return True
+    return _is_number(rating) and rating <= 2
 
 
-def estimate_preferences(records: Iterable[ChoiceRecord]) -> dict[str, Estimate]:
-    """The fields the records support, by path, each with its value and confidence."""
-    votes: dict[str, dict[_Key, int]] = defaultdict(lambda: defaultdict(int))
-    for record in records:
+def sentiment(feedback: Mapping[str, Any] | None) -> int:
+    if is_positive(feedback):
+        return LIKED
+    return DISLIKED if is_negative(feedback) else NEUTRAL
+
+
+def evidence_bound(evidence: float) -> float:
+    """The most ``evidence`` effective messages may say: ``(n + 1) / (n + 3)``."""
+    return (evidence + 1) / (evidence + 3) if evidence > 0 else 0.0
+
+
+def probability_top_is_preferred(alphas: list[float]) -> float:
+    """P(theta_0 is the largest component) for theta ~ Dirichlet(alphas), every alpha >= 1.
+
+    theta is a normalised vector of independent Gamma(alpha_j) variables, so this is
+    P(G_0 > G_j for every j > 0) = integral of g_0(x) * prod_j G_j(x) dx, integrated on a
+    grid with the cumulative distributions built from the densities on the same grid."""
+    if len(alphas) <= 1:
+        return 1.0
+    top = max(alphas)
+    upper = top + 12 * math.sqrt(top) + 12
+    step = upper / _GRID
+    xs = [index * step for index in range(_GRID + 1)]
+    densities = [_gamma_densities(alpha, xs) for alpha in alphas]
+    cumulative = [_cumulative(values, step) for values in densities[1:]]
+    integrand = [
+        densities[0][index] * math.prod(cdf[index] for cdf in cumulative)
+        for index in range(len(xs))
+    ]
+    return min(1.0, max(0.0, _cumulative(integrand, step)[-1]))
+
+
+def confidence(counts: list[float], options: int | None = None) -> float:
+    """The confidence of the first of ``counts`` (effective counts per option, the top one
+    first), with ``options`` the number the panel declares; rounded to three places."""
+    evidence = sum(counts)
+    if evidence <= 0:
+        return 0.0
+    size = max(MIN_OPTIONS, len(counts), options or 0)
+    alphas = [1 + count for count in counts] + [1.0] * (size - len(counts))
+    raw = min(probability_top_is_preferred(alphas), evidence_bound(evidence))
+    return round(min(CEILING, raw), 3)
+
+
+def estimate_fields(
+    records: Iterable[ChoiceRecord], *, options: Mapping[str, int] | None = None
+) -> dict[str, FieldEvidence]:
+    """Every field the records chose a value for, by path, learned or not. ``records`` are
+    the user's messages, in any order; ``options``: the number of options a field declares."""
+    listed = list(records)
+    times = [record.at_ms for record in listed if record.at_ms is not None]
+    newest = max(times, default=0)
+    # Newest first; messages of unknown time keep their order, as the newest.
+    ordered = sorted(
+        enumerate(listed),
+        key=lambda pair: (-(pair[1].at_ms if pair[1].at_ms is not None else newest), pair[0]),
+    )
+    fields: dict[str, _Field] = defaultdict(_Field)
+    for _, record in ordered:
         if not record.panel:
             continue
-        weight = POSITIVE_WEIGHT if record.positive else 1
-        for field, value in record.choices.items():
+        at = record.at_ms if record.at_ms is not None else newest
+        age_days = max(0, newest - at) / _DAY_MS
+        for name, value in record.choices.items():
             key = _vote_key(value)
-            if key is not None and field:
-                votes[f"{record.panel}.{field}"][key] += weight
-    learned: dict[str, Estimate] = {}
-    for path in sorted(votes):
-        estimate = _estimate(votes[path])
-        if estimate is not None:
-            learned[path] = estimate
-    return learned
+            if key is not None and name:
+                fields[f"{record.panel}.{name}"].add(key, age_days, record.feedback)
+    declared = options or {}
+    return {path: fields[path].evidence(declared.get(path)) for path in sorted(fields)}
 
 
-def _estimate(counts: Mapping[_Key, int]) -> Estimate | None:
-    total = sum(counts.values())
-    if total < MIN_EVIDENCE:
-        return None
-    # Sorted first so that the pick is deterministic; a shared top share is never learned.
-    top_key, top_votes = max(sorted(counts.items(), key=repr), key=lambda kv: kv[1])
-    score = confidence(top_votes, total)
-    if score <= FLOOR:
-        return None
-    return Estimate(value=_value(top_key), confidence=score, samples=total)
+def estimate_preferences(
+    records: Iterable[ChoiceRecord], *, options: Mapping[str, int] | None = None
+) -> dict[str, Estimate]:
+    """The fields the records support (confidence above ``FLOOR``), by path."""
+    return {
+        path: Estimate(found.value, found.confidence, found.messages, found.support)
+        for path, found in estimate_fields(records, options=options).items()
+        if found.learned
+    }
+
+
+def option_label(value: LearnableValue) -> str:
+    """An option as a key of ``support``: a string as itself, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+
+
+class _Field:
+    def __init__(self) -> None:
+        self.support: dict[_Key, float] = defaultdict(float)
+        self.messages = 0
+        self.evidence_total = 0.0
+
+    def add(self, key: _Key, age_days: float, feedback: int) -> None:
+        weight = 2 ** -(age_days / HALF_LIFE_DAYS) * 2 ** -(self.messages / HALF_LIFE_MESSAGES)
+        self.messages += 1
+        if feedback == DISLIKED:
+            self.support[key] -= weight
+            return
+        self.support[key] += LIKED_WEIGHT * weight if feedback == LIKED else weight
+        self.evidence_total += weight
+
+    def evidence(self, declared: int | None) -> FieldEvidence:
+        # Sorted first so that the pick among equal supports is deterministic.
+        ranked = sorted(self.support.items(), key=lambda kv: (-kv[1], repr(kv[0])))
+        positive = sum(max(0.0, weight) for _, weight in ranked)
+        n = self.evidence_total
+        counts = [n * max(0.0, weight) / positive for _, weight in ranked] if positive else []
+        score = confidence(counts, declared) if positive else 0.0
+        return FieldEvidence(
+            value=_value(ranked[0][0]),
+            confidence=score,
+            messages=self.messages,
+            evidence=round(n, 3),
+            support={
+                option_label(_value(key)): round(weight, 3) for key, weight in ranked[:SUPPORT_KEPT]
+            },
+        )
+
+
+def _gamma_densities(alpha: float, xs: list[float]) -> list[float]:
+    log_norm = math.lgamma(alpha)
+    return [
+        math.exp((alpha - 1) * math.log(x) - x - log_norm) if x > 0 else (1.0 if alpha == 1 else 0)
+        for x in xs
+    ]
+
+
+def _cumulative(values: list[float], step: float) -> list[float]:
+    """Trapezoid running integral of ``values`` on an even grid."""
+    total, out = 0.0, [0.0]
+    for left, right in itertools.pairwise(values):
+        total += (left + right) * step / 2
+        out.append(total)
+    return out
 
 
 def _vote_key(value: Any) -> _Key | None:
@@ -146,5 +321,5 @@ def _value(key: _Key) -> LearnableValue:
     return result
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)

@@ -86,6 +86,33 @@ async def test_a_new_user_gets_the_defaults_at_version_0(http: httpx.AsyncClient
     assert set(body["sources"].values()) == {"default"}
 
 
+async def test_get_describes_each_panels_fields_and_their_options(
+    http: httpx.AsyncClient,
+) -> None:
+    body = (await http.get(PATH, headers=ALICE)).json()
+    assert set(body["panels"]) == {"content", "pictures", "video"}
+    content = body["panels"]["content"]["fields"]
+    assert content["defaultTone"]["type"] == "string"
+    assert {"Professional", "Friendly"} <= set(content["defaultTone"]["options"])
+    assert content["defaultPlatforms"]["type"] == "string_list"
+    assert content["defaultPlatforms"]["max_length"] == 20
+    assert {"Facebook", "Instagram", "LinkedIn"} <= set(content["defaultPlatforms"]["options"])
+    assert {"flux", "dalle"} <= set(
+        body["panels"]["pictures"]["fields"]["defaultProvider"]["options"]
+    )
+    assert body["panels"]["video"]["fields"]["defaultDuration"] == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 600,
+    }
+    # Every value the document shows is one of its field's options.
+    for panel, values in body["preferences"].items():
+        for name, value in values.items():
+            options = body["panels"][panel]["fields"][name].get("options")
+            for item in value if isinstance(value, list) else [value]:
+                assert options is None or item in options, (panel, name, item)
+
+
 async def test_put_then_get_round_trips_the_clients_shape(http: httpx.AsyncClient) -> None:
     put = await http.put(PATH, headers=ALICE, json=CLIENT_DOCUMENT)
     assert put.status_code == 200, put.text
@@ -300,6 +327,9 @@ async def test_an_org_panel_is_accepted_once_the_org_adds_it(
     default = (await http.get(PATH, headers=ALICE)).json()
     assert default["preferences"]["brand"] == {"voice": "calm"}
     assert default["sources"]["brand.voice"] == "org"
+    assert default["panels"]["brand"] == {
+        "fields": {"voice": {"type": "string", "options": ["bold", "calm"]}}
+    }
     after = await http.put(PATH, headers=ALICE, json=brand)
     assert after.status_code == 200, after.text
     assert after.json()["preferences"]["brand"] == {"voice": "bold"}

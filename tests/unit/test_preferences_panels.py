@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from parley.errors import ValidationFailed
 from parley.orgs.settings import OrgSettings
-from parley.panels import BUILTIN_DEFAULTS, PanelRegistry
+from parley.panels import BUILTIN_DEFAULTS, BUILTIN_OPTIONS, PanelRegistry
 from parley.preferences.detection import detect_panel
 from parley.preferences.effective import preferences_document, smart_defaults
 from parley.preferences.repository import LearnedValue, StoredPreferences
@@ -116,6 +116,102 @@ def test_an_org_panel_validates_its_fields() -> None:
     assert rejected(registry, {"preferences": {"brand": {"tagline": "x"}}})
     # Without the org's settings the panel does not exist.
     assert rejected(BUILTIN, good)[0]["loc"] == ["preferences", "brand"]
+
+
+def test_the_built_in_schemas_declare_their_options() -> None:
+    """The options are the models' own: their JSON Schema has them as an enum, and the
+    registry's description (what GET /v1/preferences shows) says the same."""
+    for panel, fields in BUILTIN_OPTIONS.items():
+        schema = BUILTIN.models[panel].model_json_schema()["properties"]
+        for name, options in fields.items():
+            (declared,) = [v for v in schema[name]["anyOf"] if v.get("type") != "null"]
+            enum = declared["items"]["enum"] if declared["type"] == "array" else declared["enum"]
+            assert enum == list(options), (panel, name)
+            assert BUILTIN.options(panel, name) == list(options)
+    assert "Professional" in BUILTIN_OPTIONS["content"]["defaultTone"]
+    assert "LinkedIn" in BUILTIN_OPTIONS["content"]["defaultPlatforms"]
+    assert BUILTIN.options("video", "defaultDuration") is None  # a range, not a set
+    # The product's defaults are among the options.
+    for panel, values in BUILTIN_DEFAULTS.items():
+        for name, value in values.items():
+            assert BUILTIN.valid_value(f"{panel}.{name}", value) == (True, value)
+
+
+@pytest.mark.parametrize(
+    ("document", "loc"),
+    [
+        ({"preferences": {"content": {"defaultTone": "Grumpy"}}}, ["defaultTone"]),
+        ({"preferences": {"content": {"defaultTone": "professional"}}}, ["defaultTone"]),
+        (
+            {"preferences": {"content": {"defaultPlatforms": ["X", "Myspace"]}}},
+            ["defaultPlatforms", 1],
+        ),
+        ({"preferences": {"pictures": {"defaultStyle": "cubist"}}}, ["defaultStyle"]),
+        ({"preferences": {"video": {"defaultProvider": "flux"}}}, ["defaultProvider"]),
+    ],
+)
+def test_a_value_outside_a_fields_options_is_refused(
+    document: dict[str, Any], loc: list[Any]
+) -> None:
+    (panel,) = document["preferences"]
+    assert ["preferences", panel, *loc] in [d["loc"] for d in rejected(BUILTIN, document)]
+
+
+def test_an_org_panels_options_are_in_its_schema_and_enforced() -> None:
+    fields = {
+        "voice": {"type": "string", "enum": ["bold", "calm"]},
+        "level": {"type": "integer", "enum": [1, 2, 3]},
+        "channels": {"type": "string_list", "enum": ["web", "print"], "max_length": 2},
+        "tagline": {"type": "string", "max_length": 30},
+    }
+    registry = PanelRegistry.for_org(org_with({"panels": {"brand": {"fields": fields}}}))
+    schema = registry.models["brand"].model_json_schema()["properties"]
+    assert schema["voice"]["anyOf"][0]["enum"] == ["bold", "calm"]
+    assert schema["channels"]["anyOf"][0]["items"]["enum"] == ["web", "print"]
+    assert registry.descriptions["brand"]["fields"] == {
+        "channels": {"type": "string_list", "options": ["web", "print"], "max_length": 2},
+        "level": {
+            "type": "integer",
+            "options": [1, 2, 3],
+            "minimum": -(2**53 - 1),
+            "maximum": 2**53 - 1,
+        },
+        "tagline": {"type": "string", "max_length": 30},
+        "voice": {"type": "string", "options": ["bold", "calm"]},
+    }
+    assert registry.valid_value("brand.channels", ["print", "web"]) == (True, ["print", "web"])
+    assert registry.valid_value("brand.channels", ["web", "radio"])[0] is False
+    assert registry.valid_value("brand.level", 4)[0] is False
+    details = rejected(registry, {"preferences": {"brand": {"channels": ["web", "radio"]}}})
+    assert details[0]["loc"] == ["preferences", "brand", "channels", 1]
+
+
+def test_choice_problems_name_each_path_and_what_is_allowed() -> None:
+    registry = PanelRegistry.for_org(org_with(BRAND))
+    assert registry.choice_problems("pictures", {"defaultStyle": "ink"}) == []
+    found = registry.choice_problems(
+        "content",
+        {"defaultTone": "Grumpy", "defaultPlatforms": ["X", "Myspace"], "mood": "sunny"},
+        prefix=("body", "choices"),
+    )
+    by_loc = {tuple(problem["loc"]): problem for problem in found}
+    assert set(by_loc) == {
+        ("body", "choices", "defaultTone"),
+        ("body", "choices", "defaultPlatforms", 1),
+        ("body", "choices", "mood"),
+    }
+    tones = list(BUILTIN_OPTIONS["content"]["defaultTone"])
+    assert by_loc["body", "choices", "defaultTone"]["allowed"] == tones
+    platforms = list(BUILTIN_OPTIONS["content"]["defaultPlatforms"])
+    assert by_loc["body", "choices", "defaultPlatforms", 1]["allowed"] == platforms
+    unknown = by_loc["body", "choices", "mood"]
+    assert (unknown["type"], unknown["allowed"]) == (
+        "unknown_field",
+        ["defaultTone", "defaultPersona", "defaultPlatforms"],
+    )
+    voice = registry.choice_problems("brand", {"voice": "loud", "exclamations": 9})
+    assert voice[0]["allowed"] == ["bold", "calm"]
+    assert "allowed" not in voice[1]  # a range, not a set
 
 
 def test_org_panel_models_are_built_once_per_definition() -> None:

@@ -196,6 +196,107 @@ async def test_choices_a_form_sends_are_stored_with_the_message(chat: MemoryChat
     assert question["metadata"]["choices"] == choices
 
 
+async def conversations_of(chat: MemoryChat, user: str) -> list[Any]:
+    async with chat.client() as client:
+        listed = await client.get("/v1/conversations", headers=bearer(user))
+    conversations: list[Any] = listed.json()["conversations"]
+    return conversations
+
+
+@pytest.mark.parametrize(
+    ("panel", "choices", "loc", "allowed"),
+    [
+        pytest.param(
+            "pictures", {"defaultStyle": "cubist"}, ["defaultStyle"], "watercolor", id="a value"
+        ),
+        pytest.param(
+            "content",
+            {"defaultTone": "Friendly", "defaultPlatforms": ["X", "Myspace"]},
+            ["defaultPlatforms", 1],
+            "LinkedIn",
+            id="a list's element",
+        ),
+        pytest.param(
+            "video", {"defaultDuration": 601}, ["defaultDuration"], None, id="out of range"
+        ),
+        pytest.param(
+            "pictures", {"colour": "red"}, ["colour"], "defaultStyle", id="an unknown field"
+        ),
+    ],
+)
+async def test_a_choice_a_known_panel_does_not_take_is_422_and_nothing_is_stored(
+    chat: MemoryChat, panel: str, choices: dict[str, Any], loc: list[Any], allowed: str | None
+) -> None:
+    user = f"chooser-{time.monotonic_ns()}"
+    streamed = await stream_chat(
+        chat, {"message": "Draw a cat", "panel": panel, "choices": choices}, user=user
+    )
+    assert streamed.status == 422, streamed.events
+    assert streamed.headers["content-type"] == "application/json"
+    error = streamed.body["error"]
+    assert error["code"] == "invalid_request"
+    (problem,) = error["details"]
+    assert problem["loc"] == ["body", "choices", *loc]
+    assert ".".join(str(part) for part in problem["loc"]) in error["message"]
+    if allowed is None:
+        assert "allowed" not in problem
+    else:
+        assert allowed in problem["allowed"]
+    assert await conversations_of(chat, user) == []
+
+
+async def test_choices_without_a_panel_or_for_an_unknown_one_are_stored_as_they_come(
+    chat: MemoryChat,
+) -> None:
+    for body in (
+        {"message": "Draw a cat", "choices": {"defaultStyle": "cubist"}},
+        {"message": "Play a tune", "panel": "audio", "choices": {"tempo": "fast"}},
+    ):
+        streamed = await stream_chat(chat, body)
+        assert streamed.types[-1] == "done", streamed.events
+
+
+async def test_an_org_panels_options_are_enforced_on_choices(
+    start_memory_chat: StartMemoryChat,
+) -> None:
+    chat = start_memory_chat(org_settings_cache_seconds=0)
+    admin = bearer("admin", scopes="org:manage")
+    brand = {
+        "fields": {
+            "voice": {"type": "string", "enum": ["bold", "calm"]},
+            "channels": {"type": "string_list", "enum": ["web", "print"]},
+        }
+    }
+    async with chat.client() as client:
+        response = await client.patch(
+            "/v1/org/settings", json={"preferences": {"panels": {"brand": brand}}}, headers=admin
+        )
+    assert response.status_code == 200, response.text
+    good = {"voice": "calm", "channels": ["print", "web"]}
+    streamed = await stream_chat(
+        chat, {"message": "Write a slogan", "panel": "brand", "choices": good}, user="ann"
+    )
+    assert streamed.types[-1] == "done", streamed.events
+    refused = await stream_chat(
+        chat,
+        {"message": "Write a slogan", "panel": "brand", "choices": {"channels": ["radio"]}},
+        user="bea",
+    )
+    assert refused.status == 422, refused.events
+    (problem,) = refused.body["error"]["details"]
+    assert problem["loc"] == ["body", "choices", "channels", 0]
+    assert problem["allowed"] == ["web", "print"]
+    assert await conversations_of(chat, "bea") == []
+    # Another org has no such panel: its choices are stored as they come.
+    elsewhere = await stream_chat(
+        chat,
+        {"message": "Write a slogan", "panel": "brand", "choices": {"channels": ["radio"]}},
+        user="bea",
+        org="other-org",
+    )
+    assert elsewhere.types[-1] == "done", elsewhere.events
+
+
 @pytest.mark.parametrize(
     "patch",
     [

@@ -275,3 +275,17 @@ def test_the_lowest_id_of_a_millisecond_bounds_the_history_window() -> None:
     assert id_timestamp_ms(id_floor(cut_off)) == cut_off
     assert id_floor(cut_off) <= new_id(cut_off) < id_floor(cut_off + 1)
     assert new_id(cut_off - 1) < id_floor(cut_off)
+
+
+def test_evidence_a_dislike_cancels_goes_to_no_other_option() -> None:
+    # Four watercolors, then four more rated down, then one oil.
+    styles = ["watercolor"] * 8 + ["oil"]
+    feedback = [NEUTRAL] * 4 + [DISLIKED] * 4 + [NEUTRAL]
+    records = [
+        pictures(name, feedback=rated, at_ms=1_790_000_000_000 + index * 60_000)
+        for index, (name, rated) in enumerate(zip(styles, feedback, strict=True))
+    ]
+    found = estimate_fields(records)[STYLE]
+    assert found.value == "oil"
+    assert found.confidence <= evidence_bound(1.0)  # one oil message's worth, not five
+    assert style(records) is None

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from parley.clock import iso_from_epoch
 from parley.errors import BadRequest
 from parley.ids import id_floor, id_timestamp_ms
-from parley.preferences.learning import ChoiceRecord, is_positive
+from parley.preferences.learning import ChoiceRecord, sentiment
 from parley.state.conversation_keys import (
     ACTIVITY_INDEX,
     OWNER_INDEX,
@@ -171,7 +171,10 @@ class Turn:
         panel, choices = self.metadata.get("panel"), self.metadata.get("choices")
         if not isinstance(panel, str) or not isinstance(choices, dict) or not choices:
             return None
-        return ChoiceRecord(panel, choices, is_positive(self.reply_feedback))
+        at_ms = _id_ms(self.message_id)
+        return ChoiceRecord(
+            panel, choices, sentiment(self.reply_feedback), at_ms if at_ms >= 0 else None
+        )
 
 
 class UserHistory:

@@ -3,7 +3,9 @@
 For each user active in the last ``active_days`` UTC days (today included) it reads their last
 ``message_limit`` user messages of the last ``history_days`` days (``parley.preferences.history``),
 estimates what their choices say (``parley.preferences.learning``) and hands the confident
-values to ``PreferencesRepository.learn``, which never overwrites a value the user set.
+values to ``PreferencesRepository.learn``, which never overwrites a value the user set. A
+value learned earlier whose field's recent messages no longer support it (confidence at or
+below the floor) is removed; one whose field has no recent messages at all is kept.
 
 The counts of a run, with ``processed == updated + skipped``:
 
@@ -29,7 +31,7 @@ from parley.errors import ConfigurationError
 from parley.orgs.repository import OrgSettingsRepository
 from parley.panels import PanelRegistry
 from parley.preferences.history import ActiveUser, ActiveUsers, Position, UserHistory
-from parley.preferences.learning import estimate_preferences
+from parley.preferences.learning import Estimate, estimate_fields
 from parley.preferences.repository import (
     LearnedValue,
     PreferencesRepository,
@@ -43,8 +45,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from mypy_boto3_dynamodb import DynamoDBClient
-
-    from parley.preferences.learning import Estimate
 
 __all__ = ["JobResult", "LearnPreferencesJob"]
 
@@ -129,20 +129,33 @@ class LearnPreferencesJob:
         self, user: ActiveUser, since_ms: int, run_id: str, panels: dict[str, PanelRegistry]
     ) -> bool:
         turns = self._history.recent_turns(user, since_ms=since_ms, limit=self._limit)
-        estimates = estimate_preferences(
+        fields = estimate_fields(
             record for turn in turns if (record := turn.choice_record()) is not None
         )
-        if not estimates:
+        if not fields:
             return False
+        estimates = {
+            path: Estimate(found.value, found.confidence, found.messages, found.support)
+            for path, found in fields.items()
+            if found.learned
+        }
         stored = self._preferences.get(user.org_id, user.user_id)
         learned = _new_values(stored, estimates, iso_from_epoch(self._clock()))
-        if not learned:
+        # Seen again, and no longer confident: the evidence does not support it any more.
+        forget = [path for path in stored.learned if path in fields and path not in estimates]
+        if not learned and not forget:
             return False  # nothing the item does not already say: no write
         registry = panels.get(user.org_id)
         if registry is None:
             registry = panels[user.org_id] = self._panels(user.org_id)
         return self._preferences.learn(
-            user.org_id, user.user_id, learned, run_id=run_id, panels=registry, read=stored
+            user.org_id,
+            user.user_id,
+            learned,
+            run_id=run_id,
+            panels=registry,
+            read=stored,
+            forget=forget,
         )
 
     def _panels(self, org_id: str) -> PanelRegistry:
@@ -158,20 +171,34 @@ def _new_values(
     stored: StoredPreferences, estimates: Mapping[str, Estimate], now: str
 ) -> dict[str, LearnedValue]:
     """The estimates that would change the item: not set explicitly, and not already stored
-    with the same value, confidence and samples (whose ``learned_at`` is then kept)."""
+    with the same value, confidence, messages and support (whose ``learned_at`` is then
+    kept)."""
     learned: dict[str, LearnedValue] = {}
     for path, estimate in estimates.items():
         if explicit_value(stored.explicit, path) is not None:
             continue
-        current = stored.learned.get(path)
-        if current is not None and (current.value, current.confidence, current.samples) == (
+        value = LearnedValue(
             estimate.value,
             estimate.confidence,
-            estimate.samples,
-        ):
+            estimate.messages,
+            now,
+            messages=estimate.messages,
+            support=dict(estimate.support),
+        )
+        current = stored.learned.get(path)
+        if current is not None and _same(current, value):
             continue
-        learned[path] = LearnedValue(estimate.value, estimate.confidence, estimate.samples, now)
+        learned[path] = value
     return learned
+
+
+def _same(current: LearnedValue, new: LearnedValue) -> bool:
+    return (current.value, current.confidence, current.samples, current.messages) == (
+        new.value,
+        new.confidence,
+        new.samples,
+        new.messages,
+    ) and current.support == new.support
 
 
 def _days(reference: float, count: int) -> list[str]:

@@ -22,16 +22,19 @@ Each user message may carry the ``panel`` its form belonged to and the ``choices
    never the amount of evidence.
 3. **Evidence.** The effective number of messages ``n`` is the sum of the recency weights of
    the field's messages that were not disliked (so ``n`` is at most the number of messages).
-   It is shared among the options in proportion to their support: ``c_j = n * s_j / sum(s)``.
-   A like therefore makes its option win more of the evidence, not more evidence.
+   Each option's effective count is its support, scaled down when likes made the supports
+   add up to more than ``n``: ``c_j = s_j * min(1, n / sum(s))``. A like therefore makes its
+   option win a larger share of the evidence, never more evidence; and the evidence a
+   dislike cancels goes to no other option.
 4. **Confidence.** With a uniform Dirichlet prior over the field's ``K`` options (the options
    the panel declares, when it does, else those seen; at least ``MIN_OPTIONS``), the posterior
    is ``Dirichlet(1 + c_1, ..., 1 + c_K)`` and::
 
        confidence = min(P(the top option is the user's most likely choice), (n + 1) / (n + 3))
 
-   The first term is exact (one numeric integral over Gamma densities). The second bounds it
-   by the amount of evidence: it is what ``n`` unanimous messages say about the next choice
+   with ``n`` here the evidence counted, ``sum(c)``. The first term is exact (one numeric
+   integral over Gamma densities). The second bounds it by the amount of evidence: it is
+   what ``n`` unanimous messages say about the next choice
    under a three-option prior, so fewer than 8 messages never give more than 0.8, and the
    ``CEILING`` of 0.95 is out of reach of fewer than 37 (full-weight) messages.
 
@@ -271,7 +274,8 @@ class _Field:
         ranked = sorted(self.support.items(), key=lambda kv: (-kv[1], repr(kv[0])))
         positive = sum(max(0.0, weight) for _, weight in ranked)
         n = self.evidence_total
-        counts = [n * max(0.0, weight) / positive for _, weight in ranked] if positive else []
+        scale = min(1.0, n / positive) if positive else 0.0
+        counts = [scale * max(0.0, weight) for _, weight in ranked]
         score = confidence(counts, declared) if positive else 0.0
         return FieldEvidence(
             value=_value(ranked[0][0]),

@@ -6,7 +6,8 @@ The item holds two documents, as JSON strings for the reasons ``parley.orgs.repo
 - ``explicit``: only what the user set (``preferences`` by panel, ``tier``, ``favorite_panels``);
   validated with the org's panels (``parley.preferences.panels``) on every write;
 - ``learned``: what the learning job inferred, ``"panel.field" -> {value, confidence, samples,
-  learned_at}``.
+  learned_at, messages, support}`` (``messages`` and ``support`` since issue 14; older
+  entries without them still read).
 
 Every write, the learning job's included, is conditional on the version read and increments it;
 the version is the API's ETag. A user's explicit value always wins: learning never writes a field
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from parley.clock import iso_from_epoch
@@ -166,11 +168,14 @@ class PreferencesRepository:
         run_id: str,
         panels: PanelRegistry | None = None,
         read: StoredPreferences | None = None,
+        forget: Collection[str] = (),
     ) -> bool:
-        """Lay ``learned`` over the stored learned values (fields not given are kept). Fields
-        the user set explicitly are never written, nor values that do not validate for their
-        panel (logged). A run already applied (``run_id``) changes nothing. True when the
-        item changed. ``read``: the item as the caller has just read it, which the first
+        """Lay ``learned`` over the stored learned values and remove those of the paths in
+        ``forget`` (what the evidence no longer supports); other fields are kept. Fields the
+        user set explicitly are never written, nor values that do not validate for their
+        panel (logged); what the user set is never removed (``forget`` touches learned values
+        only). A run already applied (``run_id``) changes nothing. True when the item
+        changed. ``read``: the item as the caller has just read it, which the first
         attempt starts from (its write is still conditional on that version; a lost race
         reads the item again)."""
         registry = panels or PanelRegistry.builtin()
@@ -182,7 +187,7 @@ class PreferencesRepository:
         def change(current: StoredPreferences) -> bool | None:
             if run_id in current.learned_runs:
                 return False
-            merged = dict(current.learned)
+            merged = {path: value for path, value in current.learned.items() if path not in forget}
             for path, value in learned.items():
                 accepted = _acceptable(registry, current.explicit, path, value)
                 if accepted is not None:
@@ -288,7 +293,7 @@ def _acceptable(
     if not ok or not confident or value.samples < 0:
         logger.warning("Skipping a learned preference that is not valid", path=path)
         return None
-    return LearnedValue(normalised, value.confidence, value.samples, value.learned_at)
+    return replace(value, value=normalised)
 
 
 def _without(

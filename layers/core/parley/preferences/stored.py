@@ -4,7 +4,7 @@ writes, and what the API, the chat's smart defaults and the learning job work fr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from parley.panels import split_path
 
@@ -22,16 +22,24 @@ class LearnedValue:
 
     value: LearnedScalar
     confidence: float  # in (0.6, 0.95] as the job computes it
-    samples: int  # messages counted for this field (after weighting)
+    samples: int  # messages counted for this field (items written before issue 14: weighted)
     learned_at: str  # ISO time
+    # Added by issue 14; None in items written before it (and then not stored).
+    messages: int | None = None  # messages behind the value, disliked ones included
+    support: dict[str, float] | None = None  # the best few options' net weighted support
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "value": self.value,
             "confidence": self.confidence,
             "samples": self.samples,
             "learned_at": self.learned_at,
         }
+        if self.messages is not None:
+            data["messages"] = self.messages
+        if self.support is not None:
+            data["support"] = dict(self.support)
+        return data
 
     @staticmethod
     def from_json(data: Any) -> LearnedValue | None:
@@ -41,12 +49,26 @@ class LearnedValue:
         confidence, samples = data.get("confidence"), data.get("samples", 0)
         if not isinstance(confidence, int | float) or not isinstance(samples, int | float):
             return None
+        messages, support = data.get("messages"), data.get("support")
         return LearnedValue(
             value=data["value"],
             confidence=float(confidence),
             samples=int(samples),
             learned_at=str(data.get("learned_at", "")),
+            messages=int(messages) if _is_number(messages) else None,
+            support=_support(support),
         )
+
+
+def _is_number(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _support(data: Any) -> dict[str, float] | None:
+    """A stored ``support`` map; None when absent or not one (a hand edit)."""
+    if not isinstance(data, dict):
+        return None
+    return {str(option): float(weight) for option, weight in data.items() if _is_number(weight)}
 
 
 @dataclass(frozen=True)

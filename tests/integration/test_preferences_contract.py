@@ -177,3 +177,27 @@ def test_reset_of_some_panels_keeps_the_others(repo: PreferencesRepository) -> N
     assert set(stored.learned) == {"content.defaultTone"}
     everything = repo.reset(ORG, USER, expected_version=4)
     assert (everything.explicit, everything.learned, everything.version) == ({}, {}, 5)
+
+
+def test_learn_forgets_the_paths_named_once_per_run(repo: PreferencesRepository) -> None:
+    values = {
+        "pictures.defaultStyle": learned("watercolor"),
+        "pictures.defaultProvider": learned("dalle"),
+    }
+    assert repo.learn(ORG, USER, values, run_id="run-1")
+    assert repo.learn(ORG, USER, {}, run_id="run-2", forget=["pictures.defaultStyle"])
+    assert set(repo.get(ORG, USER).learned) == {"pictures.defaultProvider"}
+    version = repo.get(ORG, USER).version
+    assert not repo.learn(ORG, USER, {}, run_id="run-2", forget=["pictures.defaultProvider"])
+    assert not repo.learn(ORG, USER, {}, run_id="run-3", forget=["pictures.unknown"])
+    assert repo.get(ORG, USER).version == version
+
+
+def test_learned_values_keep_messages_and_support_and_old_entries_still_read() -> None:
+    new = LearnedValue("anime", 0.76, 25, "t", messages=25, support={"anime": 7.5})
+    assert LearnedValue.from_json(new.to_json()) == new
+    old = LearnedValue.from_json({"value": "oil", "confidence": 0.7, "samples": 5})
+    assert old == LearnedValue("oil", 0.7, 5, "")
+    assert old is not None
+    assert "messages" not in old.to_json()
+    assert "support" not in old.to_json()

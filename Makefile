@@ -91,6 +91,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/gateway_overhead.py
 	$(BIN)/python bench/learn_preferences.py
+	$(BIN)/python bench/preference_learning.py
 	$(BIN)/python bench/dev_dynamodb.py
 	$(BIN)/python bench/aggregate_usage.py
 	$(BIN)/python bench/analytics_query.py

@@ -388,3 +388,132 @@ async def test_the_item_is_the_documented_one(
     assert json.loads(item["explicit"]["S"]) == {"favorite_panels": ["video"]}
     assert item["version"] == {"N": "1"}
     assert item["user_id"] == {"S": "alice"}
+
+
+AT = "2026-12-01T10:00:00.000Z"
+
+
+async def test_a_learned_value_shows_its_details_and_explain_gives_its_support(
+    http: httpx.AsyncClient, repo: PreferencesRepository
+) -> None:
+    repo.learn(
+        ORG,
+        "alice",
+        {
+            "pictures.defaultStyle": LearnedValue(
+                "anime",
+                0.87,
+                14,
+                AT,
+                messages=14,
+                support={"watercolor": 2.5, "anime": 9.25, "ink": -1.0},
+            ),
+            "content.defaultPlatforms": LearnedValue(
+                ["Instagram", "LinkedIn"],
+                0.7,
+                9,
+                AT,
+                messages=9,
+                support={'["Instagram","LinkedIn"]': 6.0, '["X"]': 2.0, '["Nope"]': 1.0},
+            ),
+            "video.defaultDuration": LearnedValue(
+                15, 0.66, 6, AT, messages=6, support={"15": 4.0, "30": 1.5}
+            ),
+        },
+        run_id="run-1",
+    )
+    plain = await http.get(PATH, headers=ALICE)
+    body = plain.json()
+    assert body["learned"] == {
+        "pictures.defaultStyle": 0.87,
+        "content.defaultPlatforms": 0.7,
+        "video.defaultDuration": 0.66,
+    }
+    assert body["learned_details"]["pictures.defaultStyle"] == {
+        "value": "anime",
+        "confidence": 0.87,
+        "messages": 14,
+        "learned_at": AT,
+    }
+    assert set(body["learned_details"]) == set(body["learned"])
+    assert body["sources"]["pictures.defaultStyle"] == "learned"  # the sources stay strings
+    assert "explanations" not in body
+
+    explained = await http.get(PATH, headers=ALICE, params={"explain": "true"})
+    assert explained.status_code == 200, explained.text
+    assert explained.headers["etag"] == plain.headers["etag"]
+    document = explained.json()
+    explanations = document.pop("explanations")
+    assert document == body  # explain only adds
+    assert explanations["pictures.defaultStyle"] == {
+        "value": "anime",
+        "confidence": 0.87,
+        "messages": 14,
+        "support": [
+            {"value": "anime", "weight": 9.25},
+            {"value": "watercolor", "weight": 2.5},
+            {"value": "ink", "weight": -1.0},
+        ],
+    }
+    # The field's own values: a list, a number; an option the field does not take is left out.
+    assert explanations["content.defaultPlatforms"]["support"] == [
+        {"value": ["Instagram", "LinkedIn"], "weight": 6.0},
+        {"value": ["X"], "weight": 2.0},
+    ]
+    assert explanations["video.defaultDuration"]["support"] == [
+        {"value": 15, "weight": 4.0},
+        {"value": 30, "weight": 1.5},
+    ]
+    off = await http.get(PATH, headers=ALICE, params={"explain": "false"})
+    assert off.json() == body
+
+
+async def test_an_explicit_value_is_not_explained_and_a_bad_explain_is_422(
+    http: httpx.AsyncClient, repo: PreferencesRepository
+) -> None:
+    await http.put(PATH, headers=ALICE, json={"preferences": {"pictures": {"defaultStyle": "ink"}}})
+    repo.learn(
+        ORG,
+        "alice",
+        {"pictures.defaultStyle": LearnedValue("anime", 0.9, 12, AT, 12, {"anime": 8.0})},
+        run_id="run-1",
+    )
+    body = (await http.get(PATH, headers=ALICE, params={"explain": "1"})).json()
+    assert body["learned_details"] == {}
+    assert body["explanations"] == {}
+    error = assert_error(await http.get(PATH, headers=ALICE, params={"explain": "maybe"}), 422)
+    assert error["code"] == "invalid_request"
+
+
+async def test_a_value_learned_before_messages_and_support_reads_and_explains_with_nulls(
+    http: httpx.AsyncClient, settings: Settings, dynamodb: DynamoDBClient
+) -> None:
+    await http.put(PATH, headers=ALICE, json={"favorite_panels": ["pictures"]})
+    # The item as the job wrote it before issue 14: no messages, no support, no learned_at.
+    old = {"pictures.defaultProvider": {"value": "dalle", "confidence": 0.75, "samples": 6.5}}
+    dynamodb.update_item(
+        TableName=settings.accounts_table,
+        Key={"pk": {"S": "USER#acme#alice"}, "sk": {"S": "PREFERENCES"}},
+        UpdateExpression="SET learned = :learned",
+        ExpressionAttributeValues={":learned": {"S": json.dumps(old)}},
+    )
+    plain = await http.get(PATH, headers=ALICE)
+    assert plain.status_code == 200, plain.text
+    assert plain.json()["learned_details"] == {
+        "pictures.defaultProvider": {
+            "value": "dalle",
+            "confidence": 0.75,
+            "messages": None,
+            "learned_at": None,
+        }
+    }
+    explained = await http.get(PATH, headers=ALICE, params={"explain": "true"})
+    assert explained.status_code == 200, explained.text
+    assert explained.json()["explanations"] == {
+        "pictures.defaultProvider": {
+            "value": "dalle",
+            "confidence": 0.75,
+            "messages": None,
+            "support": None,
+        }
+    }

@@ -12,7 +12,7 @@ own shape, merged like a JSON merge patch (RFC 7396): objects merge, ``null`` re
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,25 +48,41 @@ async def _panels(preferences: PreferencesCollaborators, org_id: str) -> PanelRe
     return PanelRegistry.for_org(await preferences.org_settings.get(org_id))
 
 
-def _response(stored: StoredPreferences, registry: PanelRegistry) -> JSONResponse:
+def _response(
+    stored: StoredPreferences, registry: PanelRegistry, *, explain: bool = False
+) -> JSONResponse:
     return JSONResponse(
-        preferences_document(stored, registry),
+        preferences_document(stored, registry, explain=explain),
         headers={"ETag": etag(stored.version), "Cache-Control": "private, no-cache"},
     )
 
 
 @router.get(_PATH, response_class=JSONResponse)
-async def read_preferences(preferences: Preferences, identity: CurrentIdentity) -> JSONResponse:
+async def read_preferences(
+    preferences: Preferences,
+    identity: CurrentIdentity,
+    explain: Annotated[
+        bool,
+        Query(
+            description="Also answer `explanations`: per learned value in effect, the weighted "
+            "support of its best options (highest first), its messages and confidence."
+        ),
+    ] = False,
+) -> JSONResponse:
     """The caller's effective preferences (per field: what they set, else what was learned,
     else the org's default, else the product's), `learned` (path → confidence, where the
-    learned value is in effect), `sources` (path → `user`, `learned`, `org` or `default`),
+    learned value is in effect), `learned_details` (the same paths → `value`, `confidence`,
+    `messages`, `learned_at`), `sources` (path → `user`, `learned`, `org` or `default`),
     `panels` (each panel's fields: `type`, `options` where it takes one of a set, `minimum`,
-    `maximum`, `max_length`) and `version` (also the `ETag`)."""
+    `maximum`, `max_length`) and `version` (also the `ETag`). With `explain=true`, also
+    `explanations` (the learned paths → `value`, `confidence`, `messages`, `support`:
+    `[{value, weight}]`, highest first; `messages` and `support` are null for values learned
+    before they were recorded)."""
     registry = await _panels(preferences, identity.org_id)
     stored = await anyio.to_thread.run_sync(
         preferences.repository.get, identity.org_id, identity.user_id
     )
-    return _response(stored, registry)
+    return _response(stored, registry, explain=explain)
 
 
 @router.put(_PATH, response_class=JSONResponse)

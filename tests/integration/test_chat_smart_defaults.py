@@ -64,7 +64,11 @@ async def test_a_preference_the_user_set_is_in_meta_for_a_matching_message(
     PreferencesRepository(chat.stores.documents).learn(
         "default",
         "alice",
-        {"pictures.defaultProvider": LearnedValue("dalle", 0.82, 9, "2026-12-01T09:00:00.000Z")},
+        {
+            "pictures.defaultProvider": LearnedValue(
+                "dalle", 0.82, 9, "2026-12-01T09:00:00.000Z", messages=9, support={"dalle": 7.5}
+            )
+        },
         run_id="run-1",
     )
     meta = await meta_of(chat, upstream, {"message": "make me a picture of a cat"}, user="alice")
@@ -73,8 +77,28 @@ async def test_a_preference_the_user_set_is_in_meta_for_a_matching_message(
         "detected_from": "message",
         "values": {
             "defaultStyle": {"value": "watercolor", "source": "user"},
-            "defaultProvider": {"value": "dalle", "source": "learned", "confidence": 0.82},
+            "defaultProvider": {
+                "value": "dalle",
+                "source": "learned",
+                "confidence": 0.82,
+                "messages": 9,
+            },
         },
+    }
+
+
+async def test_a_value_learned_before_messages_were_kept_has_null_messages_in_meta(
+    chat: MemoryChat, upstream: FakeUpstream
+) -> None:
+    PreferencesRepository(chat.stores.documents).learn(
+        "default",
+        "alice",
+        {"pictures.defaultStyle": LearnedValue("anime", 0.7, 6, "2026-12-01T09:00:00.000Z")},
+        run_id="run-1",
+    )
+    meta = await meta_of(chat, upstream, {"message": "draw me a cat"}, user="alice")
+    assert meta["smart_defaults"]["values"] == {
+        "defaultStyle": {"value": "anime", "source": "learned", "confidence": 0.7, "messages": None}
     }
 
 

@@ -12,7 +12,7 @@ from parley.errors import ValidationFailed
 from parley.orgs.settings import OrgSettings
 from parley.panels import BUILTIN_DEFAULTS, BUILTIN_OPTIONS, PanelRegistry
 from parley.preferences.detection import detect_panel
-from parley.preferences.effective import preferences_document, smart_defaults
+from parley.preferences.effective import explanation, preferences_document, smart_defaults
 from parley.preferences.repository import LearnedValue, StoredPreferences
 
 BUILTIN = PanelRegistry.builtin()
@@ -285,6 +285,35 @@ def test_a_value_the_panel_no_longer_accepts_is_skipped() -> None:
     assert "gone" not in document["preferences"]
 
 
+def test_an_explanation_gives_each_options_support_as_the_fields_own_values() -> None:
+    registry = PanelRegistry.for_org(org_with(BRAND))
+
+    def support(path: str, labels: dict[str, float]) -> Any:
+        value = LearnedValue("x", 0.8, 5, "", messages=5, support=labels)
+        return explanation(path, "x", value, registry)["support"]
+
+    assert support("brand.emoji", {"false": 1.0, "true": 3.5}) == [
+        {"value": True, "weight": 3.5},
+        {"value": False, "weight": 1.0},
+    ]
+    assert support("brand.warmth", {"0.25": 2.0, "0.5": 2.0, "7": 9.0, "{": 1.0}) == [
+        {"value": 0.25, "weight": 2.0},  # equal weights: in a stable order
+        {"value": 0.5, "weight": 2.0},
+    ]  # 7 is out of range, "{" is not JSON: left out
+    # A string field's options are their own keys, even one that looks like JSON.
+    assert support("brand.voice", {"bold": 1.0, '"calm"': 2.0}) == [
+        {"value": "bold", "weight": 1.0}
+    ]
+    assert support("brand.voice", {}) == []
+    old = LearnedValue("bold", 0.7, 4, "2026-01-01T00:00:00.000Z")
+    assert explanation("brand.voice", "bold", old, registry) == {
+        "value": "bold",
+        "confidence": 0.7,
+        "messages": None,
+        "support": None,
+    }
+
+
 def test_smart_defaults_leave_out_the_product_defaults() -> None:
     stored = StoredPreferences(
         "acme",
@@ -294,7 +323,27 @@ def test_smart_defaults_leave_out_the_product_defaults() -> None:
     )
     assert smart_defaults(stored, BUILTIN, "pictures") == {
         "defaultStyle": {"value": "watercolor", "source": "user"},
-        "defaultProvider": {"value": "flux", "source": "learned", "confidence": 0.82},
+        "defaultProvider": {
+            "value": "flux",
+            "source": "learned",
+            "confidence": 0.82,
+            "messages": None,  # not recorded for this value
+        },
+    }
+    counted = StoredPreferences(
+        "acme",
+        "alice",
+        learned={
+            "pictures.defaultStyle": LearnedValue(
+                "anime", 0.86, 11, "2026-12-01T10:00:00.000Z", messages=12, support={"anime": 8}
+            )
+        },
+    )
+    assert smart_defaults(counted, BUILTIN, "pictures")["defaultStyle"] == {
+        "value": "anime",
+        "source": "learned",
+        "confidence": 0.86,
+        "messages": 12,
     }
     assert smart_defaults(StoredPreferences("acme", "bob"), BUILTIN, "pictures") == {}
     assert smart_defaults(stored, BUILTIN, None) == {}

@@ -54,7 +54,9 @@ class SmartDefaults:
         requested_panel: str | None,
         org: OrgSettings,
     ) -> dict[str, Any]:
-        """``{"panel", "detected_from", "values": {field: {value, source, confidence?}}}``."""
+        """``{"panel", "detected_from", "values": {field: {value, source, confidence?,
+        messages?}}}``, ``confidence`` and ``messages`` (null if not recorded) for a learned
+        value."""
         try:
             registry = PanelRegistry.for_org(org)
             detection = detect_panel(message, requested_panel, registry)

@@ -31,7 +31,7 @@ from parley.errors import ConfigurationError
 from parley.orgs.repository import OrgSettingsRepository
 from parley.panels import PanelRegistry
 from parley.preferences.history import ActiveUser, ActiveUsers, Position, UserHistory
-from parley.preferences.learning import Estimate, estimate_fields
+from parley.preferences.learning import ChoiceRecord, Estimate, estimate_fields
 from parley.preferences.repository import (
     LearnedValue,
     PreferencesRepository,
@@ -129,9 +129,13 @@ class LearnPreferencesJob:
         self, user: ActiveUser, since_ms: int, run_id: str, panels: dict[str, PanelRegistry]
     ) -> bool:
         turns = self._history.recent_turns(user, since_ms=since_ms, limit=self._limit)
-        fields = estimate_fields(
-            record for turn in turns if (record := turn.choice_record()) is not None
-        )
+        records = [record for turn in turns if (record := turn.choice_record()) is not None]
+        if not records:
+            return False
+        registry = panels.get(user.org_id)
+        if registry is None:
+            registry = panels[user.org_id] = self._panels(user.org_id)
+        fields = estimate_fields(records, options=_option_counts(registry, records))
         if not fields:
             return False
         estimates = {
@@ -145,9 +149,6 @@ class LearnPreferencesJob:
         forget = [path for path in stored.learned if path in fields and path not in estimates]
         if not learned and not forget:
             return False  # nothing the item does not already say: no write
-        registry = panels.get(user.org_id)
-        if registry is None:
-            registry = panels[user.org_id] = self._panels(user.org_id)
         return self._preferences.learn(
             user.org_id,
             user.user_id,
@@ -165,6 +166,22 @@ class LearnPreferencesJob:
             # A broken org document must not stop the job: built-in panels still validate.
             logger.warning("Learning with built-in panels: org settings invalid", org_id=org_id)
             return PanelRegistry.builtin()
+
+
+def _option_counts(registry: PanelRegistry, records: Sequence[ChoiceRecord]) -> dict[str, int]:
+    """The number of options each chosen field declares, by path: the Dirichlet prior's size.
+    Fields without a set of options (a number, free text) and list fields (whose options are
+    the elements, not the lists a user may choose) are left out: the options seen count."""
+    counts: dict[str, int] = {}
+    for record in records:
+        for name in record.choices:
+            path = f"{record.panel}.{name}"
+            if path in counts:
+                continue
+            described = registry.descriptions.get(record.panel, {}).get("fields", {}).get(name)
+            if described and described.get("type") != "string_list" and described.get("options"):
+                counts[path] = len(described["options"])
+    return counts
 
 
 def _new_values(

@@ -6,15 +6,30 @@ Each user message may carry the ``panel`` its form belonged to and the ``choices
 "learn-preferences", has the same with examples).
 
 1. **Recency.** A message's weight halves every ``HALF_LIFE_DAYS`` (7) days of age and every
-   ``HALF_LIFE_MESSAGES`` (10) newer messages of the same field::
+   ``h`` newer messages of the same field::
 
-       r = 2 ** -(age_days / 7) * 2 ** -(newer / 10)
+       r = 2 ** -(age_days / 7) * 2 ** -(newer / h)
 
-   Age is measured from the user's newest message, not from the clock: an estimate changes
-   only when the user does something, so an idle user's item is not rewritten every hour. The
-   per-message half-life makes a changed taste win even when every message is of one day:
-   after ``m`` consistent new choices the old ones, however many, weigh at most ``2 ** -m/10``
-   against ``1 - 2 ** -m/10``, so ten or more new choices always outweigh any history.
+   ``h`` is chosen per user and field from ``HALF_LIFE_GRID`` (10, 20, 40, 80 messages, and
+   inf: no decay) by how well it predicts the user's own history (prequential, one step
+   ahead): for each candidate, each message's choice is predicted from the weighted counts of
+   the messages before it (weights as of that message, counts as in step 3, a uniform
+   Dirichlet prior), ``P = (1 + c_choice) / (K + sum(c))``, and the log-probabilities are
+   summed; the best sum wins, ties going to the longer half-life (so one message, or one
+   option only, means no decay). A steady or noisy user keeps their whole history as
+   evidence; a changed taste is predicted best by a short half-life, and its new regime wins.
+   The grid doubles from about ten messages (a half-life of ``h`` keeps at most
+   ``1 / (1 - 2 ** -1/h)``, about ``1.44 h``, effective messages: 15 at ``h = 10``, so a
+   shorter one could never clear the evidence bound of step 4 with a many-option prior) past
+   the job's 100-message window to no decay; doubling steps because a few dozen messages
+   cannot tell half-lives closer than that apart. The selection's prior has ``K`` = the
+   options seen (at least ``MIN_OPTIONS``), not those declared: twelve declared options are
+   twelve pseudo-messages, which would swamp a short half-life's evidence and favour no decay
+   whatever the user did. Time stays a fixed decay, inside the predictions too: the job reads
+   30 days, and a user's messages rarely span enough weeks to select a time scale apart from
+   the message one (at a steady rate the two are the same). Age is measured from the user's
+   newest message, not from the clock: an estimate changes only when the user does
+   something, so an idle user's item is not rewritten every hour.
 2. **Feedback.** A reply the user liked (thumbs up, or a rating of 4 or more) doubles its
    message's support for its choices; one they disliked (thumbs down, or a rating of 2 or
    less) counts against them (support ``-r``), and an option's support is floored at 0. So a
@@ -28,7 +43,7 @@ Each user message may carry the ``panel`` its form belonged to and the ``choices
    dislike cancels goes to no other option.
 4. **Confidence.** With a uniform Dirichlet prior over the field's ``K`` options (the options
    the panel declares, when it does, else those seen; at least ``MIN_OPTIONS``), the posterior
-   is ``Dirichlet(1 + c_1, ..., 1 + c_K)`` and::
+   is ``Dirichlet(1 + c_1, ..., 1 + c_K)`` (the job passes the declared counts) and::
 
        confidence = min(P(the top option is the user's most likely choice), (n + 1) / (n + 3))
 
@@ -36,7 +51,8 @@ Each user message may carry the ``panel`` its form belonged to and the ``choices
    integral over Gamma densities). The second bounds it by the amount of evidence: it is
    what ``n`` unanimous messages say about the next choice
    under a three-option prior, so fewer than 8 messages never give more than 0.8, and the
-   ``CEILING`` of 0.95 is out of reach of fewer than 37 (full-weight) messages.
+   ``CEILING`` of 0.95 is out of reach of fewer than 37 (full-weight) messages. The figure
+   is rounded down to three places, so the bound holds of it too.
 
 A field is learned when its confidence is above ``FLOOR`` (0.6). That is also the margin over
 the runner-up: the top option must be the user's most likely choice with probability above
@@ -66,7 +82,7 @@ __all__ = [
     "DISLIKED",
     "FLOOR",
     "HALF_LIFE_DAYS",
-    "HALF_LIFE_MESSAGES",
+    "HALF_LIFE_GRID",
     "LIKED",
     "LIKED_WEIGHT",
     "MIN_OPTIONS",
@@ -90,7 +106,8 @@ __all__ = [
 FLOOR = 0.6
 CEILING = 0.95
 HALF_LIFE_DAYS = 7.0
-HALF_LIFE_MESSAGES = 10.0
+# Per-message half-lives tried for each user and field (inf: no decay), in doubling steps.
+HALF_LIFE_GRID: tuple[float, ...] = (10.0, 20.0, 40.0, 80.0, math.inf)
 LIKED_WEIGHT = 2.0
 MIN_OPTIONS = 3
 SUPPORT_KEPT = 3
@@ -98,6 +115,7 @@ LIKED, NEUTRAL, DISLIKED = 1, 0, -1
 
 _DAY_MS = 86_400_000
 _GRID = 1_000  # points of the numeric integral
+_TIE = 1e-9  # log-likelihoods closer than this are equal
 
 LearnableValue = str | int | float | bool | list[str]
 
@@ -126,6 +144,7 @@ class FieldEvidence:
     messages: int  # messages that chose a value for the field, disliked ones included
     evidence: float  # n: the recency-weighted messages not disliked
     support: dict[str, float] = field(default_factory=dict)  # option label -> net support
+    half_life: float = math.inf  # the per-message half-life chosen (inf: no decay)
 
     @property
     def learned(self) -> bool:
@@ -201,14 +220,15 @@ def probability_top_is_preferred(alphas: list[float]) -> float:
 
 def confidence(counts: list[float], options: int | None = None) -> float:
     """The confidence of the first of ``counts`` (effective counts per option, the top one
-    first), with ``options`` the number the panel declares; rounded to three places."""
+    first), with ``options`` the number the panel declares; rounded down to three places."""
     evidence = sum(counts)
     if evidence <= 0:
         return 0.0
     size = max(MIN_OPTIONS, len(counts), options or 0)
     alphas = [1 + count for count in counts] + [1.0] * (size - len(counts))
     raw = min(probability_top_is_preferred(alphas), evidence_bound(evidence))
-    return round(min(CEILING, raw), 3)
+    # Rounded down, so that the evidence bound holds of the reported figure too.
+    return math.floor(min(CEILING, raw) * 1000 + 1e-9) / 1000
 
 
 def estimate_fields(
@@ -255,37 +275,79 @@ def option_label(value: LearnableValue) -> str:
 
 
 class _Field:
+    """One field's messages, newest first, and what they say."""
+
     def __init__(self) -> None:
-        self.support: dict[_Key, float] = defaultdict(float)
-        self.messages = 0
-        self.evidence_total = 0.0
+        self.entries: list[tuple[_Key, float, int]] = []  # (choice, age in days, feedback)
 
     def add(self, key: _Key, age_days: float, feedback: int) -> None:
-        weight = 2 ** -(age_days / HALF_LIFE_DAYS) * 2 ** -(self.messages / HALF_LIFE_MESSAGES)
-        self.messages += 1
-        if feedback == DISLIKED:
-            self.support[key] -= weight
-            return
-        self.support[key] += LIKED_WEIGHT * weight if feedback == LIKED else weight
-        self.evidence_total += weight
+        self.entries.append((key, age_days, feedback))
 
     def evidence(self, declared: int | None) -> FieldEvidence:
+        chronological = self.entries[::-1]
+        # The selection's prior: the options seen (at least MIN_OPTIONS), not those declared:
+        # a uniform prior over 12 declared options is 12 pseudo-messages, which outweighs a
+        # short half-life's ~14 effective ones and would favour no decay whatever the user did.
+        size = max(MIN_OPTIONS, len({key for key, _, _ in chronological}))
+        best: tuple[float, float, _Weighed] | None = None
+        for half_life in sorted(HALF_LIFE_GRID, reverse=True):  # ties go to the longer one
+            score, weighed = _prequential(chronological, half_life, size)
+            if best is None or score > best[0] + _TIE:
+                best = (score, half_life, weighed)
+        assert best is not None  # the grid is not empty
+        _, half_life, (support, n) = best
         # Sorted first so that the pick among equal supports is deterministic.
-        ranked = sorted(self.support.items(), key=lambda kv: (-kv[1], repr(kv[0])))
+        ranked = sorted(support.items(), key=lambda kv: (-kv[1], repr(kv[0])))
         positive = sum(max(0.0, weight) for _, weight in ranked)
-        n = self.evidence_total
         scale = min(1.0, n / positive) if positive else 0.0
         counts = [scale * max(0.0, weight) for _, weight in ranked]
         score = confidence(counts, declared) if positive else 0.0
         return FieldEvidence(
             value=_value(ranked[0][0]),
             confidence=score,
-            messages=self.messages,
+            messages=len(self.entries),
             evidence=round(n, 3),
             support={
                 option_label(_value(key)): round(weight, 3) for key, weight in ranked[:SUPPORT_KEPT]
             },
+            half_life=half_life,
         )
+
+
+# A field's supports by option and its evidence n, weighed as of its newest message.
+_Weighed = tuple[dict[_Key, float], float]
+
+
+def _prequential(
+    chronological: list[tuple[_Key, float, int]], half_life: float, size: int
+) -> tuple[float, _Weighed]:
+    """The log-likelihood of each (not disliked) choice predicted from the messages before it,
+    weighed with ``half_life`` as of that choice, under the ``size``-option Dirichlet prior;
+    and the supports and evidence as of the newest message (what the estimate uses)."""
+    per_message = 2 ** (-1 / half_life)  # 1.0 for no decay
+    support: dict[_Key, float] = defaultdict(float)
+    n = 0.0
+    score = 0.0
+    previous_age: float | None = None
+    for key, age_days, feedback in chronological:
+        if previous_age is not None:
+            decay = per_message * 2 ** -(max(0.0, previous_age - age_days) / HALF_LIFE_DAYS)
+            if decay != 1.0:
+                for option in support:
+                    support[option] *= decay
+                n *= decay
+        previous_age = age_days
+        if feedback != DISLIKED:
+            positive = sum(weight for weight in support.values() if weight > 0)
+            scale = min(1.0, n / positive) if positive else 0.0
+            count = scale * max(0.0, support.get(key, 0.0))
+            score += math.log((1 + count) / (size + scale * positive))
+        if feedback == DISLIKED:
+            support[key] -= 1.0
+            continue
+        support[key] += LIKED_WEIGHT if feedback == LIKED else 1.0
+        n += 1.0
+    return score, (dict(support), n)
 
 
 def _gamma_densities(alpha: float, xs: list[float]) -> list[float]:

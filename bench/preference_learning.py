@@ -89,8 +89,8 @@ FALLBACK_OPTIONS: dict[str, tuple[str, ...]] = {
         "leonardo",
     ),
 }
-# Confidence bands of the calibration; the first catches a rule that learns below 0.6.
-BANDS = ((0.0, 0.6), (0.6, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 1.0))
+# Confidence bands of the calibration; the first catches a rule that learns at 0.5 or below.
+BANDS = ((0.0, 0.5), (0.5, 0.6), (0.6, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 1.0))
 SUBJECTS = ("a lighthouse", "a fox", "a city at night", "a teapot", "mountains", "a robot")
 CONCURRENCY = 4  # users chatting at once (each user's messages stay in order)
 

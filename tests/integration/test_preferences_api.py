@@ -225,6 +225,18 @@ async def test_invalid_bodies_are_422_with_the_path_and_save_nothing(
     assert repo.get(ORG, "alice").version == 0
 
 
+async def test_a_value_a_field_does_not_take_is_422_with_the_allowed_values(
+    http: httpx.AsyncClient, repo: PreferencesRepository
+) -> None:
+    body = {"preferences": {"pictures": {"defaultStyle": "cubist", "defaultProvider": "dalle"}}}
+    error = assert_error(await http.put(PATH, headers=ALICE, json=body), 422)
+    [detail] = error["details"]
+    assert detail["loc"] == ["preferences", "pictures", "defaultStyle"]
+    assert "anime" in detail["allowed"]
+    assert "cubist" not in detail["allowed"]
+    assert repo.get(ORG, "alice").version == 0
+
+
 @pytest.mark.parametrize("content", ["{not json", "[1, 2]", '"text"', ""])
 async def test_a_body_that_is_not_a_json_object_is_422(
     http: httpx.AsyncClient, content: str

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from parley.errors import ValidationFailed
 from parley.panels.models import BUILTIN_DEFAULTS, BUILTIN_PANELS, MAX_FAVORITE_PANELS, Panel
 from parley.panels.org_models import org_panel_model
-from parley.validation import Problem, problems, summary, validation_failed
+from parley.validation import Problem, problems, summary
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -116,10 +116,16 @@ class PanelRegistry:
             try:
                 model.model_validate({name: value})
             except ValidationError as exc:
-                options = self.options(panel, name)
-                for problem in problems(exc.errors(), prefix):
-                    found.append(problem if options is None else {**problem, "allowed": options})
+                found.extend(
+                    self._with_allowed(problem, panel, name)
+                    for problem in problems(exc.errors(), prefix)
+                )
         return found
+
+    def _with_allowed(self, problem: Problem, panel: str, name: str) -> Problem:
+        """``problem`` with ``allowed``, the options of ``panel.name``, when it has a set."""
+        options = self.options(panel, name)
+        return problem if options is None else {**problem, "allowed": options}
 
     def defaults(self, panel: str) -> dict[str, Any]:
         """The product's defaults for ``panel`` (built-in panels only)."""
@@ -138,7 +144,8 @@ class PanelRegistry:
         try:
             parsed = self.document_model.model_validate(document)
         except ValidationError as exc:
-            raise validation_failed(exc.errors()) from exc
+            found = [self._document_problem(problem) for problem in problems(exc.errors())]
+            raise ValidationFailed(summary(found), details=found) from exc
         normalised: dict[str, Any] = parsed.model_dump(mode="json", exclude_none=True)
         favorites = normalised.get("favorite_panels")
         if favorites is not None:
@@ -151,6 +158,16 @@ class PanelRegistry:
         else:
             normalised.pop("preferences", None)
         return normalised
+
+    def _document_problem(self, problem: Problem) -> Problem:
+        """A problem of a document: with ``allowed`` when it is a panel field's value."""
+        loc = problem["loc"]
+        if len(loc) < 3 or loc[0] != "preferences":
+            return problem
+        panel, name = loc[1], loc[2]
+        if isinstance(panel, str) and isinstance(name, str) and panel in self.models:
+            return self._with_allowed(problem, panel, name)
+        return problem
 
     def valid_value(self, path: str, value: Any) -> tuple[bool, Any]:
         """Whether ``value`` is acceptable at ``path`` (``"panel.field"``), and the value as

@@ -22,6 +22,7 @@ _PAGE = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Parley playground</title>
+<link rel="icon" href="data:,">
 <style>
   body { font: 15px/1.5 system-ui, sans-serif; max-width: 52rem; margin: 2rem auto;
          padding: 0 1rem; }
@@ -106,7 +107,9 @@ function showDefaults(defaults) {
   if (!defaults.panel || !values.length) { $("defaults").textContent = ""; return; }
   $("defaults").textContent = "Your " + defaults.panel + " defaults: " + values.map(
     ([field, v]) => field + " " + JSON.stringify(v.value) + (v.source === "learned"
-      ? " (you usually choose it, " + Math.round(v.confidence * 100) + "%)" : " (" + v.source + ")")
+      ? " (you usually choose it: " + Math.round(v.confidence * 100) + "% sure"
+        + (v.messages ? ", from " + v.messages + " messages)" : ")")
+      : " (" + v.source + ")")
   ).join(", ");
 }
 

@@ -58,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     _org_commands(commands)
     _export_commands(commands)
     _jobs_commands(commands)
+    _eval_commands(commands)
     return parser
 
 
@@ -215,6 +216,44 @@ def _jobs_run(args: argparse.Namespace) -> int:
     return _print_json(
         run_locally(args.name, settings=get_settings(), scheduled_time=hour, shards=args.shards)
     )
+
+
+def _eval_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    evaluate = commands.add_parser(
+        "eval",
+        help="evaluate a capability on labelled data (offline, no AWS)",
+        description="Run a capability over labelled data and print its figures.",
+    )
+    kinds = evaluate.add_subparsers(required=True, metavar="WHAT")
+    guardrails = kinds.add_parser(
+        "guardrails",
+        help="the crisis classifier's offline path: prefilter, then the offline classifier",
+        description="Recall, precision and false-positive rate per case and per stage, for each "
+        "labelled set on its own. Default: tests/data/guardrails/development.jsonl and "
+        "holdout.jsonl under the current directory.",
+    )
+    guardrails.add_argument(
+        "--data",
+        action="append",
+        dest="data",
+        metavar="PATH",
+        help="a labelled JSONL set (repeatable)",
+    )
+    guardrails.add_argument("--json", action="store_true", help="print the report as JSON")
+    guardrails.set_defaults(run=_eval_guardrails)
+
+
+def _eval_guardrails(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from parley.guardrails.evaluation import default_sets, evaluate, format_report
+
+    paths = [Path(path) for path in args.data] if args.data else default_sets(Path.cwd())
+    report = evaluate(paths)
+    if args.json:
+        return _print_json(report)
+    print(format_report(report))  # noqa: T201
+    return 0
 
 
 def _export_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

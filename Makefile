@@ -97,6 +97,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/analytics_query.py
 	$(BIN)/python bench/learned_routing.py
 	$(BIN)/python bench/recommender_eval.py
+	$(BIN)/python bench/guardrail_prefilter.py
 
 build: $(SAM)
 	$(SAM) build

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from parley.guardrails.normalize import matching_form, matching_pattern
-from parley.guardrails.prefilter import LAUGHTER, mask_benign_senses, screen
+from parley.guardrails.prefilter import LAUGHTER, mask_benign_senses, risk_frames, screen
 from parley.guardrails.verdict import Category, Screening, Verdict
 
 if TYPE_CHECKING:
@@ -257,8 +257,8 @@ _SELF_FRAMES = (
 
 # Someone else at risk: the writer's worry, not the writer's crisis.
 _OTHER_FRAMES = matching_pattern(
-    r"\bkil\w* (?:him|her|them)sel(?:f|ves)\b|\b(?:matarse|su?i?[cs]idarse|quitarse la vida"
-    r"|hacerse dano)\b"
+    r"\bkil\w* (?:him|her|them)sel(?:f|ves)\b|\b(?:matarse|morirse|su?i?[cs]idarse"
+    r"|quitarse la vida|hacerse dano)\b|\bquiere morir\w*"
     r"|\bse (?:quiere|queria|va a|iba a|quiso|quiera) (?:matar|morir|su?i?[cs]idar|hacer dano"
     r"|cortar)"
     r"|\b(?:end\w*|take|taking|took) (?:his|her|their) (?:own )?life\b|\bwants to (?:die|end it|kil"
@@ -320,6 +320,15 @@ _ACADEMIC = matching_pattern(
     r"|nursing"
     r"|enfermeria|lecture|professor|profesor|exam question|trabajo de|for school|para la escuela)\b"
 )
+# Stage 1's terms that, in a message about the writer, mean risk far more often than not
+# even when no frame of the rules holds them (death, killing and suicide alone do not).
+_STRONG_TERMS = frozenset({"term:means", "term:farewell", "term:hopelessness"})
+# The writer in the message: English pronouns; Spanish ones and first-person verb forms (it
+# drops the pronoun), as the matching form spells them (accents stripped).
+_FIRST_PERSON = matching_pattern(
+    r"\b(?:i|im|ive|ill|id|me|my|myself|mine|yo|mi|mis|conmigo|estoy|tengo|voy|quiero"
+    r"|puedo|soy|siento|he|hice|compre|guarde|escribi|pienso)\b"
+)
 _MENTION = matching_pattern(r"\bsu?i?[cs]id\w*|\bself ?harm\w*|\bautoles\w*")
 
 
@@ -332,7 +341,9 @@ def classify_offline(text: str, screening: Screening | None = None) -> Verdict:
     form = mask_benign_senses(matching_form(text), games=False)
     clauses = [clause.strip() for clause in _CLAUSE_BREAK.split(form) if clause.strip()]
     hits, negated = _self_frames(form, clauses)
-    return _on_first_person(form, hits) if hits else _on_the_rest(form, negated=negated)
+    if hits:
+        return _on_first_person(form, hits)
+    return _on_the_rest(form, negated=negated, signals=screening.signals)
 
 
 def _on_first_person(form: str, hits: list[_Hit]) -> Verdict:
@@ -347,8 +358,10 @@ def _on_first_person(form: str, hits: list[_Hit]) -> Verdict:
     return _crisis(hits)
 
 
-def _on_the_rest(form: str, *, negated: int) -> Verdict:
-    """The verdict with no first-person risk frame: someone else, or a word in another sense."""
+def _on_the_rest(form: str, *, negated: int, signals: tuple[str, ...] = ()) -> Verdict:
+    """The verdict with no first-person risk frame: someone else, a word in another sense, or
+    a risk said without a frame the rules know (means, a farewell, hopelessness in the
+    writer's own words: the fail-safe leans to crisis there)."""
     if _OTHER_FRAMES.search(form):
         return _verdict("third_party", 0.8, "concern about someone else at risk")
     if negated:
@@ -358,6 +371,19 @@ def _on_the_rest(form: str, *, negated: int) -> Verdict:
     if _MENTION.search(form) and not _ACADEMIC.search(form):
         # A bare mention of suicide or self-harm with no topic around it: recall decides.
         return _crisis_on_mention()
+    # Stage 1's frames count only where its benign senses are masked out ("die of
+    # embarrassment" is not a death wish) and nothing negates them.
+    strong = _STRONG_TERMS.intersection(signals) or any(
+        not _is_negated(_CLAUSE_BREAK.split(form[:start])[-1]) for _, start in risk_frames(form)
+    )
+    if strong and _FIRST_PERSON.search(form):
+        return Verdict(
+            is_crisis=True,
+            confidence=0.55,
+            category="suicide",
+            reason="risk terms (means, a farewell, hopelessness) in the writer's own words",
+            stage="offline",
+        )
     return _verdict("none", 0.7, "risk words in another sense, or discussed as a topic")
 
 

@@ -28,7 +28,7 @@ from parley.guardrails.language import detect_language
 from parley.guardrails.normalize import matching_form, matching_pattern, matching_source
 from parley.guardrails.verdict import Screening
 
-__all__ = ["mask_benign_senses", "screen"]
+__all__ = ["mask_benign_senses", "risk_frames", "screen"]
 
 # Laughter or an eye-roll near a phrase marks it as a joke ("lmao I'm dead 😂").
 LAUGHTER = (
@@ -59,6 +59,11 @@ _BENIGN_SOURCES = (
     r"\bkil\w* it\b",
     r"\bkil for (?:a|an|some|the|one)\b",
     r"\bthe death of me\b",
+    # A message or a time referred back to, not a farewell: "the last message I sent you".
+    r"\b(?:the|my|your|our) last (?:message|text|email|time)s? (?:i|you|we|they) (?:sent|wrote"
+    r"|got|received|checked|talked|spoke|met|saw|tried|did|asked)\b",
+    r"\b(?:el|mi|tu|su) ultimo (?:mensaje|correo) que (?:te |me |le )?(?:envie|mande|escribi"
+    r"|enviaste|mandaste|escribiste)\b|\bla ultima vez que\b",
     r"\b(?:i am|i|i just|i literally|we|we are)(?: literally| so| actualy| just)? (?:dead|dying"
     r"|died|ded|deceased)\b"
     r"(?! inside)(?=.{0,40}" + LAUGHTER + ")",
@@ -123,12 +128,18 @@ _FRAME_SOURCES = {
     "death_wish": r"\b(?:want|wanted|wanting|wish|wishing|hope|ready|going|trying|deserve|need"
     r"|rather)"
     r" (?:to |i (?:was|were|could|would|had) |i |just |realy |so |to just |i could just )*"
-    r"(?:die|be dead|dead|not exist|not be alive|disappear|not wake up|never wake up|sleep forever"
+    r"(?:die|be dead|dead|not exist|not be alive|disappear|vanish|not wake up|never wake up"
+    r"|sleep forever"
     r"|be gone|never (?:ben )?born|cease to exist)\b"
     r"|\b(?:quiero|quisiera|queria|ganas de|deseo|ojala|prefiero|necesito|me gustaria|quiero ya)"
     r" (?:ya |solo |simplemente |no |nunca )?(?:morir\w*|estar muert\w*|desaparecer"
     r"|dejar de existir"
-    r"|no existir|no despertar|dormir y no despertar|que todo termine)"
+    r"|no existir|no despertar|dormir y no despertar|que todo termine|que se acabe todo"
+    r"|que (?:todo )?se (?:acabe|termine))"
+    r"|\bsobro\b|\bno deberia (?:haber nacido|existir|estar aqui)\b"
+    r"|\b(?:drive|driving|crash|crashing|steer|steering) (?:my car |the car |my bike )?(?:into|off)"
+    r" (?:a |the )?(?:wal|tre|truck|bridge|clif|rail\w*|oncoming)\b"
+    r"|\bestrellar(?:me)? (?:el coche|el carro|el auto|contra)\b"
     r"|\bme quiero (?:morir|desaparecer)\b|\bojala (?:me muera|estuviera muert\w*|no despert\w*"
     r"|no existiera|nunca hubiera nacido|me muriera)",
     "not_living": r"\b(?:dont|do not|doesnt|does not|no longer|not|nt)(?: \w+){0,2} (?:want"
@@ -137,8 +148,9 @@ _FRAME_SOURCES = {
     r"|\bno (?:quiero|quisiera|quiere|tengo ganas de)(?: \w+)? (?:vivir|seguir|estar aqui|existir"
     r"|despertar)\b|\bya no (?:quiero|puedo|quiere) (?:seguir|vivir)\b|\bsu?i?[cs]idal\b"
     r"|\bif i (?:wasnt|was not|werent|were not) (?:here|around|alive)\b",
-    "third_party": r"\bkil\w* (?:him|her|them|your)sel(?:f|ves)\b|\b(?:matarse|su?i?[cs]idarse"
-    r"|quitarse la vida)\b|\b(?:end\w*|take|taking|took) (?:his|her|their) (?:own )?life\b"
+    "third_party": r"\bkil\w* (?:him|her|them|your)sel(?:f|ves)\b|\b(?:matarse|morirse"
+    r"|su?i?[cs]idarse|quitarse la vida)\b|\bquiere morir\w*"
+    r"|\b(?:end\w*|take|taking|took) (?:his|her|their) (?:own )?life\b"
     r"|\bse (?:quiere|queria|va a|iba a|quiso) (?:matar|morir|su?i?[cs]idar)",
     "self_harm": r"\b(?:cut|cuting|cuts|burn|burning|burnt|burned|hurt|hurting|harm|harming|hit"
     r"|hiting|starve|starving|punish|punishing|scratch|scratching) (?:my ?self|him ?self"
@@ -146,7 +158,14 @@ _FRAME_SOURCES = {
     r"|\bself ?(?:harm\w*|injur\w*|mutilat\w*)|\bautoles\w*|\b(?:cortarme|quemarme|lastimarme"
     r"|golpearme|castigarme|cortarse|lastimarse|quemarse)\b|\b(?:me|se"
     r"|te)(?: \w+){0,2} hacer dano\b|\bme (?:corto|corte|cortaba|queme|quemo"
-    r"|lastimo|lastime|golpeo|pego)\b|\bse corta\b|\bhacer(?:me|se|te) (?:dano|mal)\b",
+    r"|lastimo|lastime|golpeo|pego)\b|\bse corta\b|\bhacer(?:me|se|te) (?:dano|mal)\b"
+    # Self-harm told as a habit or a relapse, without "myself": "been cutting again", "me
+    # estoy haciendo daño otra vez", "punch walls until my hands bleed".
+    r"|\b(?:cuting|burning|hurting) (?:again|agin|myself again)\b|\bstarted (?:cuting|burning)\b"
+    r"|\bcuting (?:on )?my (?:arms?|wrists?|legs?|thighs?|skin|body)\b"
+    r"|\b(?:until|til|till) (?:i|my \w+) (?:bled|bleds|bleding)\b"
+    r"|\b(?:haciendome|haciendo(?:me)?) (?:dano|mal)\b|\bme (?:hago|hice|he hecho) (?:dano|mal)\b"
+    r"|\bme (?:volvi|vuelvo|he vuelto) a (?:cortar|lastimar|quemar|hacer dano|golpear)\b",
 }
 _FRAMES = tuple(
     (f"frame:{name}", matching_pattern(source)) for name, source in _FRAME_SOURCES.items()
@@ -172,7 +191,7 @@ _TERM_SOURCES = {
     r"|\bgod ?bye|\badios\b|\bdespedi\w*|\bdespedirme\b|\bdespedida\b"
     r"|\b(?:wrote|writen|writing|left|leave|deje|escribi|escribiendo)(?: \w+){0,2} (?:notes?"
     r"|letters?"
-    r"|cartas?|notas?)\b|\b(?:give|gave|given|giving) (?:\w+ )?away\b|\bregal[eoa]\w*"
+    r"|cartas?|notas?)\b|\b(?:give|gave|given|giving) (?:\w+ ){0,3}away\b|\bregal[eoa]\w*"
     r"|\b(?:take|takes|taking|look|looks) (?:care of|after) my\b|\bcuid(?:en|a|ar"
     r"|enme)(?: \w+){0,1} mi\b"
     r"|\bwont be (?:around|here|there)\b|\bno (?:voy|vaya) a estar\b|\bcuando (?:ya )?no este\b"
@@ -192,7 +211,7 @@ _TERM_SOURCES = {
     r"|\bdisappear\w*|\bdesaparec\w*|\b(?:never|not|no|dont|nt) wake up\b|\bdespertar\b"
     r"|\bbe here anymore\b|\bestar aqui\b|\bseguir viviendo\b|\bkeep living\b|\blive anymore\b"
     r"|\bvivir\b|\b(?:nobody|no one|noone|nadie)(?: \w+){0,3} (?:notice|care|mis|importa\w*"
-    r"|extran\w*)"
+    r"|extran\w*|echaria\w*|echara\w*|notaria\w*|daria cuenta)"
     r"|\breason to (?:live|keep|go on|stay)\b|\b(?:to be|being|stay|not) alive\b|\balive to\b"
     r"|\bwont be alive\b|\bgive up on (?:life|everything)\b|\bhopeles\w*|\bsin esperanza\b"
     r"|\bno (?:vale|valgo) la pena\b|\bworthles\b|\bno sirvo para nada\b|\bempty inside\b"
@@ -228,3 +247,10 @@ def mask_benign_senses(form: str, *, games: bool = True) -> str:
     if games and _GAME.search(masked):
         masked = _GAME_DEATHS.sub(" ", masked)
     return masked
+
+
+def risk_frames(form: str) -> tuple[tuple[str, int], ...]:
+    """Stage 1's risk frames found in ``form`` (a matching form): each one's name and where
+    its first match starts."""
+    found = ((name, pattern.search(form)) for name, pattern in _FRAMES)
+    return tuple((name, match.start()) for name, match in found if match is not None)

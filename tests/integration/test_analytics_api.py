@@ -49,6 +49,7 @@ ENDPOINTS = (
     "features",
     "complexity",
     "savings",
+    "safety",
 )
 # Base latency (ms) per model: haiku fast, gpt-4.1 slow.
 MODELS = {"claude-haiku-4-5": 500.0, "gpt-4.1": 1800.0, "gpt-4.1-mini": 900.0}

@@ -81,4 +81,5 @@ def _feedback_series(record: dict[str, Any]) -> Series:
         route=record.get("route"),
         tier=record.get("tier"),
         endpoint=record.get("endpoint"),
+        guardrail=record.get("guardrail"),  # the rated reply's guardrail mark, if it had one
     )

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query
 from parley.analytics.collaborators import Analytics, AnalyticsCollaborators
 from parley.analytics.overview import GroupBy, models_query, of_task, scores_for
 from parley.analytics.recommender import DEFAULT_TIER, recommend, usual_tier
+from parley.analytics.safety import safety
 from parley.analytics.scores import Priority
 from parley.analytics.views import (
     complexity,
@@ -172,6 +173,17 @@ async def savings_view(
         return savings(found, smart[0] if smart else None)
 
     return await anyio.to_thread.run_sync(compute)
+
+
+@router.get("/v1/analytics/safety")
+async def safety_view(
+    analytics: Analytics, identity: Analyst, days: Days = DEFAULT_DAYS
+) -> dict[str, Any]:
+    """What the crisis guardrail did, per day and in total: decisions by action, category
+    and stage, hits (safe replies and resources) by category, the classifier model's calls,
+    latency and fail-safe activations, and negative feedback on safe replies (reports of
+    false positives). Counts only, never a message."""
+    return await _view(analytics, identity, days, safety)
 
 
 async def _view(

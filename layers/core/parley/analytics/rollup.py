@@ -14,7 +14,8 @@ merge. What each count means:
   the model answers), in milliseconds; ``latency_ms_sum`` is their sum;
 * feedback, counted in the hour it was given, on the series of the reply it rates:
   ``feedback`` records, ``positive`` (thumbs up or a rating of 4 or 5) of those that say
-  (``judged``: a thumb or a rating), ``thumbs_up``/``thumbs_down``, ``ratings`` and
+  (``judged``: a thumb or a rating), ``negative`` (a thumb down or a rating of 1 or 2, when
+  not positive: a 3 is neither), ``thumbs_up``/``thumbs_down``, ``ratings`` and
   ``rating_sum``, ``satisfaction_count``/``satisfaction_sum`` (implicit satisfaction, 0 to 1) and
   ``comments``.
 """
@@ -56,6 +57,7 @@ class SeriesRollup:
     feedback: int = 0
     judged: int = 0
     positive: int = 0
+    negative: int = 0
     thumbs_up: int = 0
     thumbs_down: int = 0
     ratings: int = 0
@@ -99,6 +101,8 @@ class SeriesRollup:
             self.judged += 1
             if thumbs == 1 or int(rating or 0) >= 4:
                 self.positive += 1
+            elif thumbs == -1 or (rating is not None and int(rating) <= 2):
+                self.negative += 1
         if thumbs == 1:
             self.thumbs_up += 1
         elif thumbs == -1:

@@ -25,6 +25,9 @@ class Series:
     route: str = UNKNOWN  # light, standard, heavy, long_context, cheap, smart or a named route
     tier: str = UNKNOWN
     endpoint: str = UNKNOWN  # stream or completions
+    # What the crisis guardrail decided, ``<action>:<category>:<stage>`` (``safety_marks``), on
+    # a request's first call and on feedback about its reply; UNKNOWN elsewhere.
+    guardrail: str = UNKNOWN
 
     @classmethod
     def of(cls, **values: Any) -> Series:
@@ -41,21 +44,34 @@ class Series:
             route=event.route,
             tier=event.tier,
             endpoint=event.endpoint,
+            guardrail=event.guardrail,
         )
 
     def key(self) -> str:
-        """Its key in a rollup item's sort key: the dimensions in order."""
-        return _SEPARATOR.join(getattr(self, name) for name in DIMENSIONS)
+        """Its key in a rollup item's sort key: the dimensions in order, without the trailing
+        unknown ones added after the first seven. A series that carries none of the newer
+        dimensions keeps the key it had before they existed, so rewriting an old span names
+        (and replaces) the items it stored then rather than adding a second copy of them."""
+        values = [getattr(self, name) for name in DIMENSIONS]
+        while len(values) > _KEYED and values[-1] == UNKNOWN:
+            values.pop()
+        return _SEPARATOR.join(values)
 
     @classmethod
     def from_key(cls, key: str) -> Series:
-        return cls(*key.split(_SEPARATOR))
+        """The series of ``key``; the dimensions a shorter (older) key lacks are UNKNOWN."""
+        values = key.split(_SEPARATOR)
+        if len(values) > len(DIMENSIONS):
+            raise ValueError(f"a series key has at most {len(DIMENSIONS)} dimensions: {key!r}")
+        return cls(*values, *[UNKNOWN] * (len(DIMENSIONS) - len(values)))
 
     def dimensions(self) -> dict[str, str]:
         return {name: getattr(self, name) for name in DIMENSIONS}
 
 
 DIMENSIONS: tuple[str, ...] = tuple(field.name for field in fields(Series))
+# The dimensions every key spells out, unknown or not: those of the first rollups stored.
+_KEYED = DIMENSIONS.index("endpoint") + 1
 
 
 def _clean(value: object) -> str:

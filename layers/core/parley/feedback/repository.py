@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
+from parley.analytics.safety_marks import guardrail_mark
 from parley.clock import iso_from_epoch
 from parley.errors import Conflict, NotFound
 from parley.feedback.cursors import day_cursor_start, record_cursor
@@ -86,7 +87,21 @@ def _reply_series(metadata: dict[str, Any]) -> dict[str, Any]:
         "route": route.get("name"),
         "tier": route.get("tier"),
         "endpoint": "stream",
+        "guardrail": _guardrail_mark(metadata.get("guardrail")),
     }
+
+
+def _guardrail_mark(found: object) -> str | None:
+    """The reply's guardrail decision as its usage event marks it, so that a thumb down on a
+    safe reply counts in the safety view as a report of a false positive; None for a reply
+    the guardrail did not judge."""
+    if not isinstance(found, dict):
+        return None
+    parts = [found.get("action"), found.get("category"), found.get("stage")]
+    kept = [part for part in parts if isinstance(part, str) and part]
+    if len(kept) != len(parts):
+        return None
+    return guardrail_mark(*kept)
 
 
 def public_record(item: dict[str, Any]) -> dict[str, Any]:

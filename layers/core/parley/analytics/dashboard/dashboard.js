@@ -353,6 +353,61 @@
     }
   }
 
+  // -- safety (GET /v1/analytics/safety) ----------------------------------------------------
+
+  const SAFETY_CATEGORIES = [["suicide", "Suicide"], ["self_harm", "Self-harm"],
+                             ["third_party", "Someone else"]];
+  const SAFETY_CARDS = [
+    ["decisions", "Judged by stage 2", (s) => s.decisions.total, format.count],
+    ["safeReplies", "Safe replies", (s) => s.decisions.byAction.safe_reply, format.count],
+    ["resources", "Resources given", (s) => s.decisions.byAction.resources, format.count],
+    ["offline", "Decided offline", (s) => s.decisions.byStage.offline, format.count],
+    ["classifierCalls", "Classifier calls", (s) => s.classifier.calls, format.count],
+    ["classifierP95", "Classifier p95", (s) => s.classifier.p95, format.ms],
+    ["failSafe", "Fail-safes", (s) => s.classifier.failSafe.total, format.count],
+    ["failSafeRate", "Fail-safe rate", (s) => s.classifier.failSafeRate, format.percent],
+    ["falsePositives", "False-positive reports", (s) => s.falsePositiveReports.total,
+     format.count],
+    ["falsePositiveRate", "Of judged safe replies", (s) => s.falsePositiveReports.rate,
+     format.percent],
+  ];
+
+  function renderSafety(safety) {
+    const cards = SAFETY_CARDS.map(([key, label, value, show]) => {
+      const card = element("div", undefined, "card");
+      card.dataset.safety = key;
+      card.append(element("div", label, "label"), element("div", show(value(safety.summary)),
+                                                           "value"));
+      return card;
+    });
+    $("safety-cards").replaceChildren(...cards);
+    const daily = list(safety.daily);
+    const stack = { x: { stacked: true, grid: { display: false } },
+                    y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } };
+    draw("chart-safety", {
+      type: "bar",
+      data: {
+        labels: daily.map((d) => d.day),
+        datasets: SAFETY_CATEGORIES.map(([key, label], i) => ({
+          label, data: daily.map((d) => d.hits.byCategory[key] || 0),
+          backgroundColor: PALETTE[[3, 2, 0][i]],
+        })),
+      },
+      options: { plugins: { tooltip: tooltip(format.count) }, scales: stack },
+    });
+    renderTable("safety-table", daily.filter((d) => d.decisions.total || d.classifier.calls), [
+      [(d) => d.day, format.text],
+      [(d) => d.decisions.total, format.count, true],
+      [(d) => d.hits.total, format.count, true],
+      [(d) => d.decisions.byStage.offline, format.count, true],
+      [(d) => d.classifier.calls, format.count, true],
+      [(d) => d.classifier.avgResponseTime, format.ms, true],
+      [(d) => d.classifier.p95, format.ms, true],
+      [(d) => d.classifier.failSafe.total, format.count, true],
+      [(d) => d.falsePositiveReports.total, format.count, true],
+    ]);
+  }
+
   // -- loading ----------------------------------------------------------------------------
 
   const list = (value) => (Array.isArray(value) ? value : []);
@@ -366,7 +421,12 @@
     $("load").disabled = true;
     $("dashboard").dataset.state = "loading";
     try {
-      const body = await getJson("/v1/analytics/models?days=" + encodeURIComponent($("days").value));
+      const days = encodeURIComponent($("days").value);
+      // Both at once: the safety view reads the same days' rollups.
+      const [body, safety] = await Promise.all([
+        getJson("/v1/analytics/models?days=" + days),
+        getJson("/v1/analytics/safety?days=" + days),
+      ]);
       const data = {
         summary: body.summary || {},
         byModel: list(body.byModel),
@@ -384,6 +444,7 @@
       renderTrends(data.trends);
       renderTasks(data.byTaskType);
       renderBest(data.bestByTask);
+      renderSafety(safety);
       renderAdvice(data.recommendations);
       renderAskChoices(data);
       $("status").textContent = "";

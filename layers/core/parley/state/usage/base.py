@@ -49,6 +49,9 @@ class UsageEvent:
     mode: str | None = None
     complexity: float | None = None
     route_reason: str | None = None
+    # On the request's first event only, when the crisis guardrail judged its message: what it
+    # decided, ``<action>:<category>:<stage>`` (``safe_reply:suicide:offline``), never the text.
+    guardrail: str | None = None
     created_at: float = 0.0  # epoch seconds; 0 means "now" when recorded
 
 

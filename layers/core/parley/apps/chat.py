@@ -23,8 +23,11 @@ from parley.chat.memory import ConversationMemory
 from parley.chat.pipeline import ChatService
 from parley.chat.preparation import Preparation
 from parley.chat.response_cache import ResponseCache
+from parley.chat.safety import ChatSafety
 from parley.chat.usage_records import Accounting
 from parley.config import get_settings
+from parley.guardrails.cooldown import SafetyCooldown
+from parley.guardrails.guard import CrisisGuard
 from parley.hot.factory import create_hot_store
 from parley.orgs.api import router as orgs_router
 from parley.preferences.repository import PreferencesRepository
@@ -113,6 +116,7 @@ def chat_parts(
     )
     charges = Charges(ledger, unmetered_seconds=settings.org_settings_cache_seconds)
     responses = ResponseCache(hot)
+    safety = ChatSafety(CrisisGuard(catalog, registry), SafetyCooldown(hot))
     service = ChatService(
         preparation=Preparation(
             settings=settings,
@@ -126,6 +130,7 @@ def chat_parts(
             preferences=SmartDefaults(PreferencesRepository(stores.documents)),
             # Each org's routing advice, a copy per process refreshed at most every 5 minutes.
             learned=LearnedRouting(AdviceCache(stores.rollups)),
+            safety=safety,
         ),
         catalog=catalog,
         registry=registry,
@@ -138,6 +143,7 @@ def chat_parts(
         charges=charges,
         failover=Failover(registry, _breaker(settings, hot), _retry_policy(settings)),
         cache=responses,
+        safety=safety,
     )
     chat = ChatCollaborators(
         service=service,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from parley.errors import ParleyError
 
-__all__ = ["ChatEvent", "ClientGone", "Done", "Failed", "Meta", "Switched", "Token"]
+__all__ = ["ChatEvent", "ClientGone", "Done", "Failed", "Guarded", "Meta", "Switched", "Token"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +29,21 @@ class Meta:
 @dataclass(frozen=True, slots=True)
 class Token:
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Guarded:
+    """A guardrail acted on the user's message, before any token of the reply: ``safe_reply``
+    (the tokens that follow are the safe-messaging reply, not a model's) or ``resources``
+    (an ordinary answer follows, then resources for helping someone else)."""
+
+    kind: str  # "crisis"
+    action: str  # "safe_reply" or "resources"
+    category: str
+    confidence: float
+    stage: str  # which stage decided: "model" or "offline"
+    resources: tuple[dict[str, Any], ...] = ()
+    language: str = "en"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +77,7 @@ class Failed:
     error: ParleyError
 
 
-ChatEvent = Meta | Token | Switched | Done | Failed
+ChatEvent = Meta | Guarded | Token | Switched | Done | Failed
 
 
 class ClientGone(Exception):

@@ -9,22 +9,42 @@ call at all (every circuit open) is one event too, with no tokens, so that its f
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from parley.analytics.safety_marks import guardrail_mark
 from parley.providers.base import Usage
 from parley.state.usage import UsageEvent
 
 if TYPE_CHECKING:
     from parley.chat.response_cache import CachedAnswer
     from parley.errors import ParleyError
+    from parley.guardrails.guard import Decision
+    from parley.providers.catalog import ModelSpec
     from parley.routing.attempts import Attempt
     from parley.routing.plan import Route
     from parley.state.usage import Endpoint
 
-__all__ = ["DISCONNECTED", "Outcome", "RequestFacts", "summarise"]
+__all__ = [
+    "DISCONNECTED",
+    "GUARDRAIL_MODEL",
+    "GUARDRAIL_ROUTE",
+    "Outcome",
+    "RequestFacts",
+    "replaced_by_guardrail",
+    "summarise",
+    "with_classifier_call",
+    "with_guardrail_mark",
+]
 
 DISCONNECTED = "client_disconnected"
+# A safe reply is Parley's, not a model's: ``done`` names this model and provider.
+GUARDRAIL_MODEL, GUARDRAIL_PROVIDER = "parley-guardrail", "parley"
+# The classifier model's calls are usage events of their own route and task type.
+GUARDRAIL_ROUTE = "guardrail"
+# The finish of a model call whose answer a safe reply replaced (read, then not shown).
+REPLACED = "guardrail_replaced"
 
 
 @dataclass(frozen=True)
@@ -218,3 +238,90 @@ def _usage_event(
         panel=facts.panel,
         route_reason=route.reason,
     )
+
+
+def replaced_by_guardrail(outcome: Outcome) -> Outcome:
+    """``outcome`` when a safe reply replaced the answer: complete (the client got the whole
+    reply) from Parley's guardrail, and each model call the guardrail cut short a success
+    that finished as replaced, so that it counts against no model's success rate."""
+    events = [
+        dataclasses.replace(event, success=True, error_code=None, finish_reason=REPLACED)
+        if event.error_code == DISCONNECTED and event.route != GUARDRAIL_ROUTE
+        else event
+        for event in outcome.events
+    ]
+    return dataclasses.replace(
+        outcome,
+        complete=True,
+        finish_reason="stop",
+        error_code=None,
+        provider=GUARDRAIL_PROVIDER,
+        model=GUARDRAIL_MODEL,
+        events=events,
+    )
+
+
+def with_classifier_call(
+    outcome: Outcome, facts: RequestFacts, route: Route, spec: ModelSpec, decision: Decision
+) -> Outcome:
+    """``outcome`` with the classifier model's call as one more usage event (the request's
+    next attempt number), its tokens and cost added to what the request is charged. A call
+    that gave no verdict is an event too, failed with why (``timeout``, ``error``,
+    ``malformed``), so stage 2's calls, latency and failures all show in the usage."""
+    judgement = decision.judgement
+    usage = judgement.usage if judgement is not None and judgement.usage else Usage(0, 0)
+    cost = spec.cost_usd(usage)
+    event = UsageEvent(
+        request_id=facts.request_id,
+        org_id=facts.org_id,
+        user_id=facts.user_id,
+        provider=spec.provider,
+        model=spec.name,
+        endpoint=facts.endpoint,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        usage_estimated=usage.estimated,
+        cost_usd=cost,
+        latency_ms=judgement.latency_ms if judgement is not None else decision.latency_ms,
+        success=judgement is not None,
+        error_code=None if judgement is not None else f"guardrail_{decision.fail_safe}",
+        finish_reason="stop" if judgement is not None else "error",
+        task_type=GUARDRAIL_ROUTE,
+        panel=facts.panel,
+        conversation_id=facts.conversation_id,
+        message_id=facts.message_id,
+        attempt=1 + max((e.attempt for e in outcome.events), default=-1),
+        route=GUARDRAIL_ROUTE,
+        tier=spec.tier,
+        mode=route.mode,
+        route_reason="the crisis guardrail's classifier model",
+    )
+    total = Usage(
+        input_tokens=outcome.usage.input_tokens + usage.input_tokens,
+        output_tokens=outcome.usage.output_tokens + usage.output_tokens,
+        estimated=outcome.usage.estimated or usage.estimated,
+    )
+    return dataclasses.replace(
+        outcome,
+        usage=total,
+        cost_usd=round(outcome.cost_usd + cost, 8),
+        events=[*outcome.events, event],
+    )
+
+
+def with_guardrail_mark(outcome: Outcome, decision: Decision) -> Outcome:
+    """``outcome`` with the guardrail's decision marked on the request's first event (its
+    lowest attempt, the main model's, or the cached answer's or the refusal's), so that the
+    rollups count each decision once, under its action, category and stage (the safety view),
+    beside the model that was asked; the classifier's own call keeps no mark."""
+    main = [event for event in outcome.events if event.route != GUARDRAIL_ROUTE]
+    if not main:
+        return outcome
+    first = min(main, key=lambda event: event.attempt)
+    verdict = decision.verdict
+    mark = guardrail_mark(decision.action, verdict.category, verdict.stage)
+    events = [
+        dataclasses.replace(event, guardrail=mark) if event is first else event
+        for event in outcome.events
+    ]
+    return dataclasses.replace(outcome, events=events)

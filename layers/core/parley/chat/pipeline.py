@@ -1,11 +1,16 @@
 """The chat pipeline, the same for every endpoint:
 
     prepare (``parley.chat.preparation``: settings, limits, balance, context, route, cache,
-    hold) → store the user's message (concurrently with the provider call; no token is
-    relayed before it is stored) → relay the chain's stream, failing over when a model breaks
-    → store the reply (complete, or incomplete with what was delivered) → record one usage
-    event per provider call, charge their sum → cache a complete deterministic answer → done
-    (or error).
+    hold, the safety plan) → store the user's message (concurrently with the provider call;
+    no token is relayed before it is stored) → relay the chain's stream, failing over when a
+    model breaks → store the reply (complete, or incomplete with what was delivered) → record
+    one usage event per provider call, charge their sum → cache a complete deterministic
+    answer → done (or error).
+
+A message the guardrail's prefilter flagged (``parley.chat.safety``) is judged beside the
+provider call, and no token is relayed before the verdict: a crisis replaces the answer with
+the safe-messaging reply (a ``Guarded`` event, then its text), whatever the model did, even
+when every model failed; a worry about someone else gets the answer, then resources.
 
 A client that disconnects cancels the upstream call; what it was shown is stored as an
 incomplete reply and charged. The failover engine (``parley.routing.failover``) owns the
@@ -21,9 +26,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from parley.chat.events import ClientGone, Done, Failed, Meta, Switched, Token
-from parley.chat.outcome import RequestFacts, summarise
+from parley.chat.outcome import (
+    RequestFacts,
+    replaced_by_guardrail,
+    summarise,
+    with_classifier_call,
+    with_guardrail_mark,
+)
 from parley.chat.response_cache import CachedAnswer
 from parley.chat.restream import pieces
+from parley.chat.safety import decision_record
 from parley.errors import ParleyError
 from parley.providers.base import ChatMessage, TextDelta
 from parley.routing.attempts import Switch
@@ -36,8 +48,10 @@ if TYPE_CHECKING:
     from parley.chat.outcome import Outcome
     from parley.chat.preparation import Preparation
     from parley.chat.response_cache import ResponseCache
+    from parley.chat.safety import ChatSafety, SafetyCheck
     from parley.chat.turn import ChatTurn, Emit, PreparedChat
     from parley.chat.usage_records import Accounting
+    from parley.guardrails.guard import Decision
     from parley.providers.base import Finish
     from parley.providers.catalog import Catalog
     from parley.providers.registry import ProviderRegistry
@@ -56,6 +70,8 @@ class _Progress:
     failure: ParleyError | None = None
     disconnected: bool = False
     done: Done | None = None
+    check: SafetyCheck | None = None  # a flagged message's decision, being made
+    decision: Decision | None = None  # once known (before the first token)
 
 
 class ChatService:
@@ -70,6 +86,7 @@ class ChatService:
         charges: Charges,
         failover: Failover,
         cache: ResponseCache,
+        safety: ChatSafety | None = None,
     ) -> None:
         # ``preparation`` shares the memory, charges and cache given here: it decides before
         # the stream what the stream then stores, settles and caches.
@@ -81,6 +98,7 @@ class ChatService:
         self._charges = charges
         self._failover = failover
         self._cache = cache
+        self._safety = safety
 
     @property
     def catalog(self) -> Catalog:
@@ -99,7 +117,9 @@ class ChatService:
         ``Done`` or ``Failed``. Raises ClientGone or CancelledError when the client left,
         after storing and charging what it had been shown."""
         progress = _Progress()
-        user_write = self._start_user_write(prepared)
+        if self._safety is not None:
+            progress.check = self._safety.check(prepared)
+        user_write = self._start_user_write(prepared, progress.check)
         # Meta goes out once the smart defaults are read, while the provider works on its
         # first token; every later event waits for meta, so meta stays first on the wire.
         meta = asyncio.ensure_future(self._send_meta(prepared, emit))
@@ -112,7 +132,7 @@ class ChatService:
             if prepared.cached is not None:
                 await self._replay(prepared, prepared.cached, after_meta, progress, user_write)
             else:
-                await self._relay(prepared, after_meta, progress, user_write)
+                await self._answer(prepared, after_meta, progress, user_write)
         except ParleyError as exc:
             progress.failure = exc
         except (asyncio.CancelledError, ClientGone):
@@ -162,23 +182,99 @@ class ChatService:
             created=int(time.time()),
         )
 
-    def _start_user_write(self, prepared: PreparedChat) -> asyncio.Task[None] | None:
+    def _start_user_write(
+        self, prepared: PreparedChat, check: SafetyCheck | None
+    ) -> asyncio.Task[None] | None:
         if not prepared.turn.stores or prepared.conversation_id is None:
             return None
         turn = prepared.turn
-        # Started now, awaited before the first token: the write overlaps the provider's
-        # time to first token instead of adding to it.
-        return asyncio.ensure_future(
-            self._memory.store(
+        conversation_id = prepared.conversation_id
+
+        async def write() -> None:
+            metadata = {**turn.metadata, "request_id": turn.request_id}
+            if check is not None:
+                # A flagged message is stored with its verdict; the first token waits for
+                # both anyway, so waiting here costs nothing.
+                metadata["guardrail"] = decision_record(await check.decision())
+            await self._memory.store(
                 turn.identity,
-                prepared.conversation_id,
+                conversation_id,
                 role="user",
                 content=turn.message,
                 message_id=prepared.user_message_id,
-                metadata={**turn.metadata, "request_id": turn.request_id},
+                metadata=metadata,
                 new_conversation=prepared.new_conversation,
             )
-        )
+
+        # Started now, awaited before the first token: the write overlaps the provider's
+        # time to first token instead of adding to it.
+        return asyncio.ensure_future(write())
+
+    async def _answer(
+        self,
+        prepared: PreparedChat,
+        emit: Emit,
+        progress: _Progress,
+        user_write: asyncio.Task[None] | None,
+    ) -> None:
+        """The model's answer, through the guardrail's verdict when the message was flagged."""
+        try:
+            await self._relay(prepared, emit, progress, user_write)
+        except _Replaced as replaced:
+            await self._replace(prepared, replaced.decision, emit, progress, user_write)
+            return
+        except ParleyError:
+            # Every model failed: a crisis still gets its safe reply.
+            decision = await self._verdict(progress) if not progress.produced else None
+            if decision is None or not decision.crisis:
+                raise
+            await self._replace(prepared, decision, emit, progress, user_write)
+            return
+        decision = await self._verdict(progress)
+        if decision is not None and decision.crisis:  # an answer without a single token
+            await self._replace(prepared, decision, emit, progress, user_write)
+        elif decision is not None and decision.action == "resources":
+            assert self._safety is not None
+            _, footer = self._safety.footer(prepared, decision)
+            for piece in pieces(footer):
+                await self._token(prepared, piece, emit, progress, user_write)
+
+    async def _verdict(self, progress: _Progress) -> Decision | None:
+        """The flagged message's decision (waited for once), None for any other message."""
+        if progress.check is not None and progress.decision is None:
+            progress.decision = await progress.check.decision()
+        return progress.decision
+
+    async def _gate(self, prepared: PreparedChat, emit: Emit, progress: _Progress) -> None:
+        """Before the first token of a flagged message: raise _Replaced on a crisis; announce
+        the resources that will follow an answer about someone else at risk."""
+        decision = await self._verdict(progress)
+        if decision is None:
+            return
+        if decision.crisis:
+            raise _Replaced(decision)
+        if decision.action == "resources":
+            assert self._safety is not None
+            event, _ = self._safety.footer(prepared, decision)
+            await emit(event)
+
+    async def _replace(
+        self,
+        prepared: PreparedChat,
+        decision: Decision,
+        emit: Emit,
+        progress: _Progress,
+        user_write: asyncio.Task[None] | None,
+    ) -> None:
+        """The safe-messaging reply in place of the answer, streamed like one."""
+        assert self._safety is not None
+        progress.decision = decision
+        event, text = self._safety.safe_reply(prepared, decision)
+        await emit(event)
+        for piece in pieces(text):
+            await self._token(prepared, piece, emit, progress, user_write)
+        if user_write is not None:
+            await user_write
 
     async def _relay(
         self,
@@ -191,6 +287,8 @@ class ChatService:
         async with aclosing(stream) as events:
             async for event in events:
                 if isinstance(event, TextDelta):
+                    if progress.check is not None and progress.decision is None:
+                        await self._gate(prepared, emit, progress)
                     await self._token(prepared, event.text, emit, progress, user_write)
                 elif isinstance(event, Switch):
                     await emit(
@@ -251,27 +349,29 @@ class ChatService:
         turn = prepared.turn
         user_stored = await self._user_stored(user_write, progress)
         latency_ms = _elapsed_ms(turn.started)
+        facts = RequestFacts(
+            request_id=turn.request_id,
+            org_id=turn.identity.org_id,
+            user_id=turn.identity.user_id,
+            endpoint=turn.endpoint,
+            conversation_id=prepared.conversation_id,
+            message_id=prepared.reply_message_id,
+            latency_ms=latency_ms,
+            panel=_panel(prepared),
+        )
         outcome = summarise(
-            RequestFacts(
-                request_id=turn.request_id,
-                org_id=turn.identity.org_id,
-                user_id=turn.identity.user_id,
-                endpoint=turn.endpoint,
-                conversation_id=prepared.conversation_id,
-                message_id=prepared.reply_message_id,
-                latency_ms=latency_ms,
-                panel=_panel(prepared),
-            ),
+            facts,
             prepared.route,
             progress.attempts,
             failure=progress.failure,
             disconnected=progress.disconnected,
             cached=prepared.cached,
         )
+        outcome = await self._guardrail_outcome(prepared, progress, facts, outcome)
         reply = "".join(progress.produced)
         # The writes are independent, so they overlap; none of them raises.
         stored_reply, *_ = await asyncio.gather(
-            self._store_reply(prepared, reply, outcome, user_stored=user_stored),
+            self._store_reply(prepared, reply, outcome, progress, user_stored=user_stored),
             self._accounting.record_all(outcome.events),
             self._charges.settle(prepared.hold, outcome.usage, outcome.cost_usd),
             self._cache_answer(prepared, reply, outcome),
@@ -296,6 +396,30 @@ class ChatService:
             provider=outcome.provider,
             cached=prepared.cached is not None,
         )
+
+    async def _guardrail_outcome(
+        self, prepared: PreparedChat, progress: _Progress, facts: RequestFacts, outcome: Outcome
+    ) -> Outcome:
+        """The outcome with what the guardrail did: the classifier model's call as a usage
+        event of its own (charged with the rest), and a replaced answer complete, its model's
+        call not counted as a failure. A decision still pending (the client left before it)
+        is dropped; a known one is recorded and may start the cool-down."""
+        check = progress.check
+        if check is None or self._safety is None:
+            return outcome
+        if progress.decision is None:
+            check.cancel()
+            return outcome
+        decision = progress.decision
+        await self._safety.conclude(prepared, decision)
+        outcome = with_guardrail_mark(outcome, decision)
+        if decision.model is not None and decision.fail_safe != "no_model":
+            spec = self._catalog.get(decision.model)
+            if spec is not None:
+                outcome = with_classifier_call(outcome, facts, prepared.route, spec, decision)
+        if decision.crisis and not progress.disconnected:
+            outcome = replaced_by_guardrail(outcome)
+        return outcome
 
     async def _cache_answer(self, prepared: PreparedChat, reply: str, outcome: Outcome) -> None:
         if not outcome.complete or prepared.cache_key is None or prepared.cached is not None:
@@ -331,7 +455,13 @@ class ChatService:
         return True
 
     async def _store_reply(
-        self, prepared: PreparedChat, reply: str, outcome: Outcome, *, user_stored: bool
+        self,
+        prepared: PreparedChat,
+        reply: str,
+        outcome: Outcome,
+        progress: _Progress,
+        *,
+        user_stored: bool,
     ) -> bool:
         """Store the reply beside its question; never a reply to a question not stored."""
         if not user_stored or prepared.conversation_id is None:
@@ -355,6 +485,10 @@ class ChatService:
         }
         if outcome.error_code:
             metadata["error_code"] = outcome.error_code
+        if prepared.safety is not None and prepared.safety.cooldown:
+            metadata["safety_prompt"] = True  # answered under the safety system prompt
+        if progress.decision is not None:
+            metadata["guardrail"] = decision_record(progress.decision)
         try:
             await self._memory.store(
                 prepared.turn.identity,
@@ -369,6 +503,14 @@ class ChatService:
             logger.error("Reply not stored", error=exc.code, message_id=prepared.reply_message_id)
             return False
         return True
+
+
+class _Replaced(Exception):
+    """The verdict on a flagged message is a crisis: the model's stream is closed unread."""
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__("replaced by the safe reply")
+        self.decision = decision
 
 
 def _panel(prepared: PreparedChat) -> str | None:

@@ -1,8 +1,8 @@
 """Preparing a chat turn: everything that can refuse it, before a byte of the stream.
 
-    org settings → choices against the org's panels → rate limits, balance, context and
-    routing advice (at once) → analysis and route (learned routing reorders it) → response
-    cache → hold the estimate on the ledger
+    org settings → choices against the org's panels → rate limits, balance, context, routing
+    advice and the safety plan (at once) → analysis and route (learned routing reorders it) →
+    response cache → hold the estimate on the ledger
 
 so that a refusal is a plain HTTP error (422, 402, 404, 429, 503) and consumes nothing but
 the rate-limit slot of a request that was admitted. The caller's preferences (the stream's
@@ -35,8 +35,10 @@ if TYPE_CHECKING:
     from parley.chat.billing import Charges
     from parley.chat.memory import ConversationMemory
     from parley.chat.response_cache import CachedAnswer
+    from parley.chat.safety import ChatSafety
     from parley.chat.turn import ChatTurn
     from parley.config import Settings
+    from parley.guardrails.guard import SafetyPlan
     from parley.orgs.cache import OrgSettingsCache
     from parley.orgs.settings import OrgSettings
     from parley.providers.catalog import Catalog
@@ -61,6 +63,7 @@ class Preparation:
         cache: ResponseCache,
         preferences: SmartDefaults | None = None,
         learned: LearnedRouting | None = None,
+        safety: ChatSafety | None = None,
     ) -> None:
         self._settings = settings
         self._catalog = catalog
@@ -72,6 +75,7 @@ class Preparation:
         self._cache = cache
         self._preferences = preferences
         self._learned = learned
+        self._safety = safety
 
     async def prepare(self, turn: ChatTurn) -> PreparedChat:
         """Everything that can refuse the request, so that it fails as a plain HTTP error: a
@@ -108,13 +112,19 @@ class Preparation:
         advice_read = self._advice_read(turn, org)
         if advice_read is not None:
             reads.append(advice_read)
+        safety_read = self._safety_read(turn, org)
+        if safety_read is not None:
+            reads.append(safety_read)
         await asyncio.wait(reads)
         admitted.result().raise_if_refused()
         context = context_read.result()
         balance = balance_read.result()
         conversation_id, new_conversation, history = context
+        safety = None if safety_read is None else safety_read.result()
 
         system = turn.system or self._settings.system_prompt
+        if self._safety is not None:
+            system = self._safety.system_prompt(system, safety)
         prompt = turn.message + turn.prompt_suffix
         earlier = [m.content for m in history]
         route_request = RouteRequest(
@@ -134,7 +144,10 @@ class Preparation:
         if self._learned is not None:
             route = self._learned.apply(route, org_id=identity.org_id, org=org)
         messages = [*history, ChatMessage("user", prompt)]
-        cache_key, cached = await self._cached(turn, org, route, system, messages)
+        cache_key, cached = None, None
+        if safety is None or not safety.screening.flagged:
+            # A flagged message is judged every time: no stored answer may skip its verdict.
+            cache_key, cached = await self._cached(turn, org, route, system, messages)
         hold = Hold(new_id())
         if cached is None:
             route, hold = await self._charges.hold(
@@ -164,6 +177,7 @@ class Preparation:
             cache_key=cache_key,
             cached=cached,
             smart_defaults=smart_defaults,
+            safety=safety,
         )
 
     # prepare --------------------------------------------------------------------------------
@@ -187,6 +201,15 @@ class Preparation:
             return None
         refresh = self._learned.refresh(turn.identity.org_id, org)
         return None if refresh is None else asyncio.ensure_future(refresh)
+
+    def _safety_read(
+        self, turn: ChatTurn, org: OrgSettings
+    ) -> asyncio.Future[SafetyPlan | None] | None:
+        """Stage 1's screening and the conversation's cool-down (a hot-store read, beside
+        the others); None when no guardrail is wired."""
+        if self._safety is None:
+            return None
+        return asyncio.ensure_future(self._safety.plan(turn, org))
 
     def _start_smart_defaults(
         self, turn: ChatTurn, org: OrgSettings

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from parley.chat.billing import Hold
     from parley.chat.events import ChatEvent
     from parley.chat.response_cache import CachedAnswer
+    from parley.guardrails.guard import SafetyPlan
     from parley.orgs.settings import Mode, OrgSettings
     from parley.providers.base import ChatMessage, GenerationRequest
     from parley.routing.analysis import AttachmentInfo
@@ -46,6 +47,7 @@ class ChatTurn:
     attachments: tuple[AttachmentInfo, ...] = ()
     tools: bool = False  # the request carries tools or functions (routing reads it)
     cache: bool = False  # the client marked the request cacheable
+    locale: str | None = None  # the user's locale (BCP 47): whose crisis lines to give
     metadata: dict[str, Any] = field(default_factory=dict)  # stored with the user's message
     started: float = field(default_factory=time.perf_counter)
 
@@ -77,3 +79,5 @@ class PreparedChat:
     # The caller's preferences for the request's panel, for ``meta`` (parley.preferences.smart),
     # still being read when the turn is prepared; None: no smart defaults (completions).
     smart_defaults: asyncio.Future[dict[str, Any]] | None = None
+    # Stage 1's screening and the cool-down (parley.chat.safety); None: no guardrail.
+    safety: SafetyPlan | None = None

@@ -1,5 +1,5 @@
-"""What one org can tune: routing tiers and modes, learned routing, budgets, rate limits and the
-response cache.
+"""What one org can tune: routing tiers and modes, learned routing, budgets, rate limits, the
+response cache and the crisis guardrail.
 
 Every field has the documented default, so an org that never saved settings gets exactly those;
 a saved document holds only what the org changed and is validated with this model on write and
@@ -22,6 +22,7 @@ from parley.panels.settings import PreferencesSettings
 __all__ = [
     "CacheSettings",
     "FailoverSettings",
+    "GuardrailSettings",
     "LearnedRoutingSettings",
     "LongContextSettings",
     "Mode",
@@ -39,6 +40,8 @@ _MAX_PROMPT_TOKENS = 10_000_000
 _MAX_PER_MINUTE = 1_000_000
 # Dollars one user may spend in a day: a cap above this is no cap anyone means.
 _MAX_DAILY_SPEND_USD = 1_000_000
+# An org's own safe reply: a few paragraphs, not a document (the crisis lines come on top).
+_MAX_SAFE_REPLY_CHARS = 4000
 
 
 def _check_names(names: tuple[str, ...]) -> None:
@@ -132,6 +135,36 @@ class LearnedRoutingSettings(_Strict):
     min_confidence: float = Field(default=0, ge=0, le=100)
 
 
+class GuardrailSettings(_Strict):
+    """The crisis guardrail (``parley.guardrails``). ``classifier_model``: the catalog model
+    that judges the messages the prefilter flags (None: the cheapest one configured; the
+    offline classifier when there is none). A crisis is declared when the model says so with
+    a confidence above ``crisis_threshold``; it has ``classifier_timeout_seconds`` to answer
+    before the offline classifier decides. ``country``: ISO 3166-1 alpha-2 code whose crisis
+    lines the safe reply gives when the request's ``locale`` names none (None: by language,
+    Spain for Spanish and the United States for English). After a crisis verdict the
+    conversation's next turns go to the model with a safety system prompt for
+    ``cooldown_minutes``. ``safe_replies``: the org's own text per language, where
+    ``{resources}`` marks the place of the crisis lines (else they follow it)."""
+
+    enabled: bool = True
+    classifier_model: str | None = Field(default=None, pattern=_MODEL_NAME, max_length=100)
+    crisis_threshold: float = Field(default=0.7, ge=0, lt=1)
+    classifier_timeout_seconds: float = Field(default=1.5, ge=0.1, le=10)
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    cooldown_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)
+    safe_replies: dict[Literal["es", "en"], str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _replies_are_texts(self) -> GuardrailSettings:
+        for language, text in self.safe_replies.items():
+            if not text.strip() or len(text) > _MAX_SAFE_REPLY_CHARS:
+                raise ValueError(
+                    f"safe_replies.{language}: 1 to {_MAX_SAFE_REPLY_CHARS} characters"
+                )
+        return self
+
+
 class OrgSettings(_Strict):
     default_mode: Mode = "auto"
     tiers: TiersSettings = TiersSettings()
@@ -147,6 +180,7 @@ class OrgSettings(_Strict):
     failover: FailoverSettings = FailoverSettings()
     learned_routing: LearnedRoutingSettings = LearnedRoutingSettings()
     preferences: PreferencesSettings = PreferencesSettings()
+    guardrails: GuardrailSettings = GuardrailSettings()
 
     @model_validator(mode="after")
     def _model_names(self) -> OrgSettings:
@@ -164,6 +198,7 @@ class OrgSettings(_Strict):
             *self.long_context.models,
             *self.cheap_models,
             *self.smart_models,
+            *([self.guardrails.classifier_model] if self.guardrails.classifier_model else []),
         }
 
     def unknown_models(self, known: set[str]) -> list[str]:

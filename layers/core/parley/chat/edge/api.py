@@ -19,7 +19,7 @@ from parley.chat.edge.event_stream import EventStreamResponse
 from parley.chat.edge.intake import turn_from_completion, turn_from_stream
 from parley.chat.edge.sse import SseEncoder
 from parley.chat.edge.stream_request import ChatStreamRequest
-from parley.chat.events import ChatEvent, Done, Failed, Meta, Token
+from parley.chat.events import ChatEvent, Done, Failed, Guarded, Meta, Token
 from parley.chat.idempotency.keyed_chat import IdempotentChat
 from parley.chat.pipeline import ChatService
 from parley.chat.turn import ChatTurn, Emit, PreparedChat
@@ -123,6 +123,7 @@ async def chat_completions(
         )
     text: list[str] = []
     began: list[Meta] = []
+    guarded: list[Guarded] = []
     finished: list[ChatEvent] = []
 
     async def collect(event: ChatEvent) -> None:
@@ -130,6 +131,8 @@ async def chat_completions(
             text.append(event.text)
         elif isinstance(event, Meta):
             began.append(event)
+        elif isinstance(event, Guarded):
+            guarded.append(event)
         elif isinstance(event, Done | Failed):
             finished.append(event)
 
@@ -139,7 +142,8 @@ async def chat_completions(
         # Never an empty success: the call failed, so the response is that failure.
         raise outcome.error
     assert isinstance(outcome, Done)
-    return JSONResponse(completion_body(began[0], "".join(text), outcome), headers=headers)
+    answer = completion_body(began[0], "".join(text), outcome, guarded[0] if guarded else None)
+    return JSONResponse(answer, headers=headers)
 
 
 async def _begin(

@@ -8,8 +8,8 @@ import json
 import time
 from typing import Any
 
-from parley.chat.edge.sse import PING
-from parley.chat.events import ChatEvent, Done, Failed, Meta, Switched, Token
+from parley.chat.edge.sse import PING, guardrail_payload
+from parley.chat.events import ChatEvent, Done, Failed, Guarded, Meta, Switched, Token
 from parley.ids import new_id
 
 __all__ = ["CompletionChunkEncoder", "completion_body"]
@@ -70,13 +70,17 @@ class CompletionChunkEncoder:
         self._model = ""
         self._include_usage = include_usage
 
-    def encode(self, event: ChatEvent) -> bytes:
+    def encode(self, event: ChatEvent) -> bytes:  # noqa: PLR0911 (one return per event type)
         if isinstance(event, Token):
             return self._data(self._choice({"content": event.text}, None))
         if isinstance(event, Meta):
             self._id, self._created = _completion_id(event), _completion_created(event)
             self._model = str(event.route["model"])
             return self._data(self._choice({"role": "assistant", "content": ""}, None))
+        if isinstance(event, Guarded):
+            # Parley's own field, on a chunk with an empty delta (docs/sse-protocol.md).
+            chunk = self._choice({}, None)
+            return self._data({**chunk, "parley": {"guardrail": guardrail_payload(event)}})
         if isinstance(event, Switched):
             # OpenAI's chunks have no such event; the chunks that follow name the new model.
             self._model = event.target["model"]
@@ -114,9 +118,12 @@ def _sse(payload: dict[str, Any]) -> bytes:
     return f"data: {json.dumps(payload, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
 
 
-def completion_body(meta: Meta, text: str, done: Done) -> dict[str, Any]:
-    """The non-streamed ``chat.completion`` for a finished answer."""
-    return {
+def completion_body(
+    meta: Meta, text: str, done: Done, guardrail: Guarded | None = None
+) -> dict[str, Any]:
+    """The non-streamed ``chat.completion`` for a finished answer; with ``guardrail``, Parley's
+    ``parley.guardrail`` says why the message is a safe reply (or carries resources)."""
+    body: dict[str, Any] = {
         "id": _completion_id(meta),
         "object": "chat.completion",
         "created": _completion_created(meta),
@@ -131,3 +138,6 @@ def completion_body(meta: Meta, text: str, done: Done) -> dict[str, Any]:
         ],
         "usage": _usage(done),
     }
+    if guardrail is not None:
+        body["parley"] = {"guardrail": guardrail_payload(guardrail)}
+    return body

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from parley.bounds import MAX_SAFE_INTEGER
+from parley.chat.edge.stream_request import LOCALE_PATTERN
 from parley.errors import ValidationFailed
 from parley.providers.base import ChatMessage
 
@@ -56,6 +57,8 @@ class ChatCompletionRequest(BaseModel):
     # Parley's own (an OpenAI client sends it with extra_body): serve and store this answer
     # in the response cache even though its temperature is not 0.
     cache: bool = False
+    # Parley's own too: the user's locale (BCP 47), whose crisis lines a safe reply gives.
+    locale: str | None = Field(default=None, pattern=LOCALE_PATTERN)
     # Parley does not call tools, but a request that offers them is function-calling work,
     # which routing takes into account.
     tools: list[Any] | None = Field(default=None, max_length=128)

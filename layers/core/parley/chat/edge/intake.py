@@ -51,6 +51,7 @@ def turn_from_stream(
         prompt_suffix=suffix,
         attachments=tuple(AttachmentInfo(a.name, len(a.text or "")) for a in body.attachments),
         cache=body.cache,
+        locale=body.locale,
         metadata=metadata,
         started=started,
     )
@@ -74,5 +75,6 @@ def turn_from_completion(
         max_tokens=body.max_completion_tokens or body.max_tokens,
         tools=bool(body.tools or body.functions),
         cache=body.cache,
+        locale=body.locale,
         started=started,
     )

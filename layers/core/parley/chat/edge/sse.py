@@ -7,16 +7,31 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from parley.chat.events import ChatEvent, Done, Failed, Meta, Switched, Token
+from parley.chat.events import ChatEvent, Done, Failed, Guarded, Meta, Switched, Token
 
-__all__ = ["PING", "SseEncoder", "event_payload"]
+__all__ = ["PING", "SseEncoder", "event_payload", "guardrail_payload"]
 
 PING = b": ping\n\n"
+
+
+def guardrail_payload(event: Guarded) -> dict[str, Any]:
+    """What a client is told of a guardrail's action (both endpoints say the same)."""
+    return {
+        "kind": event.kind,
+        "action": event.action,
+        "category": event.category,
+        "confidence": event.confidence,
+        "stage": event.stage,
+        "language": event.language,
+        "resources": list(event.resources),
+    }
 
 
 def event_payload(event: ChatEvent) -> dict[str, Any]:
     if isinstance(event, Token):
         return {"type": "token", "text": event.text}
+    if isinstance(event, Guarded):
+        return {"type": "guardrail", **guardrail_payload(event)}
     if isinstance(event, Meta):
         return {
             "type": "meta",

@@ -19,7 +19,10 @@ from pydantic import (
 from parley.bounds import SafeFloat, SafeInt
 from parley.ids import ID_PATTERN
 
-__all__ = ["Attachment", "ChatStreamRequest"]
+# A BCP 47 language tag as clients send them (es, es-MX, en_GB, zh-Hant-TW).
+LOCALE_PATTERN = r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8}){0,3}$"
+
+__all__ = ["LOCALE_PATTERN", "Attachment", "ChatStreamRequest"]
 
 # ``choices`` are stored with the message and read back by the learning job: keyed like a
 # panel's fields, and bounded so that no form can make a message too large to store (a
@@ -99,4 +102,10 @@ class ChatStreamRequest(BaseModel):
         default=False,
         description="Serve and store this answer in the response cache even if its "
         "temperature is not 0.",
+    )
+    locale: str | None = Field(
+        default=None,
+        pattern=LOCALE_PATTERN,
+        description="The user's locale (BCP 47, e.g. es-MX): whose crisis lines a safe reply "
+        "gives.",
     )

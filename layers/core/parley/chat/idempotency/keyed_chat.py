@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from parley.chat.events import Done, Failed, Meta, Token
+from parley.chat.events import Done, Failed, Guarded, Meta, Token
 from parley.chat.idempotency.store import request_fingerprint
 from parley.chat.restream import pieces
 
@@ -37,21 +37,32 @@ class StoredChat:
     meta: Meta
     text: str
     done: Done
+    guardrail: Guarded | None = None  # what a guardrail did, given again before the text
 
     def to_record(self) -> dict[str, Any]:
-        return {
+        record = {
             "meta": dataclasses.asdict(self.meta),
             "text": self.text,
             "done": dataclasses.asdict(self.done),
         }
+        if self.guardrail is not None:
+            record["guardrail"] = dataclasses.asdict(self.guardrail)
+        return record
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> StoredChat:
         done = Done(**{**record["done"], "replayed": True})
-        return cls(meta=Meta(**record["meta"]), text=str(record["text"]), done=done)
+        kept = record.get("guardrail")
+        guardrail = None
+        if isinstance(kept, dict):
+            guardrail = Guarded(**{**kept, "resources": tuple(kept.get("resources", ()))})
+        meta = Meta(**record["meta"])
+        return cls(meta=meta, text=str(record["text"]), done=done, guardrail=guardrail)
 
     async def replay(self, emit: Emit) -> None:
         await emit(self.meta)
+        if self.guardrail is not None:
+            await emit(self.guardrail)
         for piece in pieces(self.text):
             await emit(Token(piece))
         await emit(self.done)
@@ -131,4 +142,5 @@ def _stored(events: list[ChatEvent]) -> StoredChat | None:
     if meta is None:
         return None
     text = "".join(event.text for event in events if isinstance(event, Token))
-    return StoredChat(meta=meta, text=text, done=events[-1])
+    guardrail = next((event for event in events if isinstance(event, Guarded)), None)
+    return StoredChat(meta=meta, text=text, done=events[-1], guardrail=guardrail)

@@ -81,7 +81,8 @@ def rate(settings: Settings, dynamodb: DynamoDBClient, streamed: Streamed, **giv
     feedback.submit(OWNER, body)
 
 
-async def safety_view(settings: Settings, dynamodb: DynamoDBClient) -> dict[str, Any]:
+async def views(settings: Settings, dynamodb: DynamoDBClient, *names: str) -> dict[str, Any]:
+    """The aggregate-usage job run, then each named view of the last two days."""
     rollups = RollupRepository(settings.analytics_table, client=dynamodb)
     job = AggregateUsageJob(
         UsageRepository(settings.usage_table, client=dynamodb),
@@ -92,11 +93,14 @@ async def safety_view(settings: Settings, dynamodb: DynamoDBClient) -> dict[str,
     app = create_analytics_app(
         Settings(env="development"), rollups=rollups, documents=MemoryVersionedItems(), environ={}
     )
+    shown = {}
     async with client_for(app) as client:
-        # Two days: the requests and the run may straddle midnight UTC.
-        response = await client.get("/v1/analytics/safety?days=2", headers=ANALYST)
-    assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
+        for name in names:
+            # Two days: the requests and the run may straddle midnight UTC.
+            response = await client.get(f"/v1/analytics/{name}?days=2", headers=ANALYST)
+            assert response.status_code == 200, response.text
+            shown[name] = response.json()
+    return shown
 
 
 async def test_the_safety_view_counts_what_the_guardrail_did_in_the_chat(
@@ -136,7 +140,12 @@ async def test_the_safety_view_counts_what_the_guardrail_did_in_the_chat(
     rate(settings, dynamodb, offline, rating=5)
     rate(settings, dynamodb, helper, thumbs=-1)
     # AND the aggregate-usage job runs
-    shown = await safety_view(settings, dynamodb)
+    both = await views(settings, dynamodb, "safety", "models")
+    shown = both["safety"]
+    # The classifier's calls are not answers: the models view has none of them.
+    models = both["models"]
+    assert "guardrail" not in [row["taskType"] for row in models["byTaskType"]]
+    assert "m-gemini" not in [row["model"] for row in models["byModel"]]
 
     # THEN the view counts each decision once, under its action, category and stage
     summary = shown["summary"]

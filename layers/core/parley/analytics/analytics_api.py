@@ -97,7 +97,9 @@ async def recommendations(
     task = task_type or None
 
     def compute() -> dict[str, Any]:
-        found = read_window(analytics.rollups, identity.org_id, window, Filters(task))
+        found = read_window(
+            analytics.rollups, identity.org_id, window, Filters(task, classifier_calls=False)
+        )
         tier = usual_tier(of_task(found, task)) if found.days else DEFAULT_TIER
         return recommend(
             scores_for(found, task, analytics.catalog),

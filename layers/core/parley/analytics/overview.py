@@ -67,7 +67,7 @@ def models_query(
 ) -> dict[str, Any]:
     """The endpoint's answer: one read of the window (``task_type`` filtered), then its
     overview."""
-    found = read_window(store, org_id, window, Filters(task_type))
+    found = read_window(store, org_id, window, Filters(task_type, classifier_calls=False))
     return models_overview(found, model=model, group_by=group_by, catalog=catalog, rules=rules)
 
 

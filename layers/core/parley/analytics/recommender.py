@@ -30,7 +30,7 @@ from parley.analytics.scores import (
     with_satisfaction_prior,
 )
 from parley.analytics.series import UNKNOWN
-from parley.analytics.window import group_rollups, known
+from parley.analytics.window import Filters, group_rollups, known
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -149,7 +149,11 @@ def rank_for_routing(
     ``MIN_SAMPLES`` calls, best first by the balanced priority, each with its balanced score,
     its calls and its confidence. ``window_days``: the days the list covers (default: from its
     first stored day to its last)."""
-    rollups = [rollup for day in rollups_by_day for rollup in day.rollups]
+    # The guardrail's classifier calls are not answers to route by.
+    answers = Filters(classifier_calls=False)
+    rollups = [
+        rollup for day in rollups_by_day for rollup in day.rollups if answers.admit(rollup.series)
+    ]
     advice: dict[str, list[dict[str, Any]]] = {}
     for task_type, scores in scores_by_task(rollups, catalog).items():
         ranked = rank(scores, "balanced")

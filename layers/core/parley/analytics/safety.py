@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from parley.analytics.metrics import avg_ms, milliseconds, money, percent
 from parley.analytics.overview import window_keys
-from parley.analytics.safety_marks import Mark, mark_of
+from parley.analytics.safety_marks import CLASSIFIER_ROUTE, Mark, mark_of
 from parley.analytics.series import Series
 from parley.analytics.sketches import quantile
 from parley.analytics.window import LATENCY, group_rollups, merged
@@ -36,10 +36,8 @@ if TYPE_CHECKING:
     from parley.analytics.rollup import SeriesRollup
     from parley.analytics.window import WindowRollups
 
-__all__ = ["CLASSIFIER_ROUTE", "safety"]
+__all__ = ["safety"]
 
-# The route (and task type) of the classifier model's usage events (``parley.chat.outcome``).
-CLASSIFIER_ROUTE = "guardrail"
 # The error codes of a classifier call that gave no verdict, by the fail-safe's reason.
 FAIL_SAFES = ("timeout", "error", "malformed")
 _FAIL_SAFE_PREFIX = "guardrail_"

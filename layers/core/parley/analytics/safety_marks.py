@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["Mark", "guardrail_mark", "mark_of"]
+__all__ = ["CLASSIFIER_ROUTE", "Mark", "guardrail_mark", "mark_of"]
 
+# The route (and task type) of the classifier model's usage events (``parley.chat.outcome``).
+CLASSIFIER_ROUTE = "guardrail"
 _SEPARATOR = ":"
 
 

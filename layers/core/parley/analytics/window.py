@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from parley.analytics.activity import Activity
 from parley.analytics.rollup import COUNTERS, SKETCHES, SeriesRollup
+from parley.analytics.safety_marks import CLASSIFIER_ROUTE
 from parley.analytics.series import DIMENSIONS, UNKNOWN, Series
 from parley.analytics.sketches import merge_sketch
 
@@ -76,8 +77,13 @@ class Filters:
 
     task_type: str | None = None
     model: str | None = None
+    # The crisis guardrail's classifier calls (route ``guardrail``) are not answers: the
+    # models view and the recommender leave them out (False), the safety view reads them.
+    classifier_calls: bool = True
 
     def admit(self, series: Series) -> bool:
+        if not self.classifier_calls and series.route == CLASSIFIER_ROUTE:
+            return False
         return (self.task_type is None or series.task_type == self.task_type) and (
             self.model is None or series.model == self.model
         )
@@ -118,6 +124,7 @@ class WindowRollups:
         both = Filters(
             task_type=filters.task_type or self.filters.task_type,
             model=filters.model or self.filters.model,
+            classifier_calls=filters.classifier_calls and self.filters.classifier_calls,
         )
         return WindowRollups(self.window, both, days)
 

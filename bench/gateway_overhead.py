@@ -20,6 +20,12 @@ analysed, routed to the light tier's chain of two models, checked against the us
 limit (raised for the run through ``parley org set``) and the first model's circuit breaker,
 and its org's balance is read. ``--metered`` also grants the org a balance, so every stream
 holds and settles its cost with two DynamoDB transactions.
+
+The crisis guardrail screens every message (its prefilter, and a hot-store read of the
+conversation's cool-down); the prompt is an ordinary one, which it lets through.
+``parley_stream_unguarded`` is the same stream with the org's guardrail turned off, in the
+same run: ``guardrail`` in the overhead compares the two (what screening adds to a message it
+does not flag).
 """
 
 from __future__ import annotations
@@ -80,6 +86,7 @@ class Route:
     body: dict[str, object]
     token_marker: str
     end_marker: str
+    org_settings: dict[str, object] | None = None  # on top of ORG_SETTINGS for this route
 
     async def one(self, client: httpx.AsyncClient) -> Sample:
         started = time.perf_counter()
@@ -212,6 +219,15 @@ def main() -> int:
                     '"type":"done"',
                 ),
                 Route(
+                    "parley_stream_unguarded",
+                    f"{base}/v1/chat/stream",
+                    auth,
+                    {"message": PROMPT},
+                    '"type":"token"',
+                    '"type":"done"',
+                    org_settings={"guardrails": {"enabled": False}},
+                ),
+                Route(
                     "parley_completions",
                     f"{base}/v1/chat/completions",
                     auth,
@@ -225,7 +241,8 @@ def main() -> int:
             for concurrency, streams in ((1, args.streams), (8, args.streams * 2)):
                 for path in paths:
                     reset_tables(moto)
-                    configure_org(moto, ORG, ORG_SETTINGS, grant=10**12 if args.metered else 0)
+                    settings = {**ORG_SETTINGS, **(path.org_settings or {})}
+                    configure_org(moto, ORG, settings, grant=10**12 if args.metered else 0)
                     before = {name: cpu_seconds(pid) for name, pid in processes.items()}
                     result = asyncio.run(run(path, streams, concurrency))
                     # CPU per stream of each server process (warm-up streams included).
@@ -282,6 +299,21 @@ def overhead(runs: dict[str, dict[int, dict[str, object]]]) -> dict[str, object]
                 "meets_ttft_target": added["p50"] <= target,
                 "meets_throughput_target": ratio >= THROUGHPUT_TARGET,
             }
+    for concurrency in TARGETS:
+        guarded, unguarded = (
+            runs["parley_stream"][concurrency],
+            runs["parley_stream_unguarded"][concurrency],
+        )
+        result[f"guardrail@{concurrency}"] = {
+            "added_ttft_ms": {
+                key: round(guarded["ttft_ms"][key] - unguarded["ttft_ms"][key], 2)  # type: ignore[index]
+                for key in ("p50", "p95")
+            },
+            "throughput_ratio": round(
+                guarded["streams_per_second"] / unguarded["streams_per_second"],  # type: ignore[operator]
+                3,
+            ),
+        }
     return result
 
 

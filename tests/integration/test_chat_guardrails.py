@@ -30,6 +30,7 @@ CRISIS_EN = "I have the pills saved up and tonight I'm going to take them all"
 CRISIS_ES = "ya no quiero seguir viviendo"
 THIRD_PARTY = "My friend told me she wants to kill herself, what do I do?"
 IDIOM = "me muero de la risa con este video"
+FLAGGED_IDIOM = "me quiero morir de la vergüenza jajaja"
 
 
 def verdict(is_crisis: bool, confidence: float, category: str) -> Script:
@@ -175,6 +176,20 @@ async def test_a_flagged_message_the_classifier_clears_gets_the_ordinary_answer(
     assert len(classifier_calls(chat, upstream)) == 1
     messages = stored(chat, streamed.events[0]["conversation_id"])
     assert messages[0].metadata["guardrail"]["action"] == "none"
+
+
+async def test_a_flagged_idiom_the_classifier_clears_gets_the_ordinary_answer(
+    chat: MemoryChat, upstream: FakeUpstream
+) -> None:
+    await set_guardrails(chat)
+    upstream.script(chat.models["m-gemini"], CLEAR_VERDICT)
+    # Stage 1 flags it (a death wish, laughing): the classifier decides, and clears it.
+    streamed = await stream_chat(chat, {"message": FLAGGED_IDIOM})
+    assert "guardrail" not in streamed.types
+    assert streamed.text == MAIN_ANSWER
+    assert len(classifier_calls(chat, upstream)) == 1
+    mark = stored(chat, streamed.events[0]["conversation_id"])[0].metadata["guardrail"]
+    assert (mark["action"], mark["stage"]) == ("none", "model")
 
 
 async def test_a_crisis_below_the_threshold_gets_the_ordinary_answer(

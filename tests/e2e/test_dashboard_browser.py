@@ -14,30 +14,28 @@ import random
 import shutil
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 
 from parley.analytics.activity import Activity
 from parley.analytics.rollup import SeriesRollup
 from parley.analytics.series import Series
 from parley.analytics.store import MemoryRollupStore
-from parley.apps.analytics import create_analytics_app
 from parley.auth import mint_token
-from parley.config import DEV_JWT_SECRET, Settings
+from parley.config import DEV_JWT_SECRET
 from parley.state.usage import UsageEvent
-from parley.state.versioned import MemoryVersionedItems
 from tests.conftest import REPO
-from tests.support.browser import Watched, chart_data, chromium, load, settled, table_rows
+from tests.support.browser import Watched, api, chart_data, load, settled, table_rows
 from tests.support.devserver import DevServer
-from tests.support.servers import LiveServer
+from tests.support.rollups import serve_analytics
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from playwright.sync_api import Browser
+    from tests.support.servers import LiveServer
+
 
 SCREENSHOT = REPO / "bench" / "results" / "dashboard.png"
 
@@ -205,36 +203,7 @@ def server() -> Iterator[LiveServer]:
     store = MemoryRollupStore(clock=lambda: NOW)
     seed(store)
     seed_hostile(store)
-    app = create_analytics_app(
-        Settings(env="development"),
-        rollups=store,
-        documents=MemoryVersionedItems(),
-        environ={},
-        clock=lambda: NOW,
-    )
-    live = LiveServer(app).start()
-    yield live
-    live.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    yield from chromium()
-
-
-@pytest.fixture
-def watched(browser: Browser) -> Iterator[Watched]:
-    page = Watched(browser)
-    yield page
-    page.close()
-
-
-def api(server: LiveServer, path: str, bearer: str) -> Any:
-    response = httpx.get(
-        f"{server.url}{path}", headers={"Authorization": f"Bearer {bearer}"}, timeout=10
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
+    yield from serve_analytics(store, now=NOW)
 
 
 def test_the_dashboard_shows_the_apis_figures(

@@ -9,27 +9,24 @@ from __future__ import annotations
 
 import shutil
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 
 from parley.analytics.safety_marks import guardrail_mark
 from parley.analytics.store import MemoryRollupStore
-from parley.apps.analytics import create_analytics_app
 from parley.auth import mint_token
-from parley.config import DEV_JWT_SECRET, Settings
-from parley.state.versioned import MemoryVersionedItems
+from parley.config import DEV_JWT_SECRET
 from tests.conftest import REPO
-from tests.support.browser import Watched, chart_data, chromium, load, table_rows
-from tests.support.rollups import RollupDays, event
-from tests.support.servers import LiveServer
+from tests.support.browser import Watched, api, chart_data, load, table_rows
+from tests.support.rollups import RollupDays, event, serve_analytics
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from playwright.sync_api import Browser
+    from tests.support.servers import LiveServer
+
 
 SCREENSHOT = REPO / "bench" / "results" / "dashboard-safety.png"
 ORG = "org-safety"
@@ -97,36 +94,7 @@ def seed(store: MemoryRollupStore) -> None:
 def server() -> Iterator[LiveServer]:
     store = MemoryRollupStore(clock=lambda: NOW)
     seed(store)
-    app = create_analytics_app(
-        Settings(env="development"),
-        rollups=store,
-        documents=MemoryVersionedItems(),
-        environ={},
-        clock=lambda: NOW,
-    )
-    live = LiveServer(app).start()
-    yield live
-    live.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    yield from chromium()
-
-
-@pytest.fixture
-def watched(browser: Browser) -> Iterator[Watched]:
-    page = Watched(browser)
-    yield page
-    page.close()
-
-
-def api(server: LiveServer, path: str, bearer: str) -> Any:
-    response = httpx.get(
-        f"{server.url}{path}", headers={"Authorization": f"Bearer {bearer}"}, timeout=10
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
+    yield from serve_analytics(store, now=NOW)
 
 
 def test_the_safety_section_shows_the_safety_views_figures(

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.support.asgi import bearer
-from tests.support.browser import Watched, chromium
+from tests.support.browser import Watched
 from tests.support.chat import stream_chat
 from tests.support.devserver import DevServer, run_job
 
@@ -76,11 +76,6 @@ def learned(server: DevServer) -> dict[str, dict[str, Any]]:
         assert answer.status_code == 200, answer.text
         documents[user] = answer.json()
     return documents
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    yield from chromium()
 
 
 def send_history(server: DevServer, api: httpx.Client, user: str, history: list[Turn]) -> None:

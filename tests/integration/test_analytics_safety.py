@@ -25,6 +25,7 @@ from parley.state.versioned import MemoryVersionedItems
 from tests.fakes.upstreams import Script
 from tests.support.asgi import bearer, client_for
 from tests.support.chat import stream_chat
+from tests.support.guardrails import CRISIS_EN, CRISIS_ES, THIRD_PARTY, verdict
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -38,16 +39,7 @@ ORG = "default"
 OWNER = Identity(user_id="user-1", org_id=ORG)
 ANALYST = bearer("carol", org_id=ORG, scopes="analytics:view")
 MAIN_ANSWER = "An ordinary answer."
-CRISIS_EN = "I have the pills saved up and tonight I'm going to take them all"
-CRISIS_ES = "ya no quiero seguir viviendo"
-THIRD_PARTY = "My friend told me she wants to kill herself, what do I do?"
 ORDINARY = "What is the capital of France?"
-
-
-def verdict(is_crisis: bool, confidence: float, category: str) -> Script:
-    answer = {"is_crisis": is_crisis, "confidence": confidence, "category": category,
-              "reason": "scripted verdict"}  # fmt: skip
-    return Script(chunks=[json.dumps(answer)], usage=(180, 30))
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from parley.guardrails.safe_reply import SAFETY_SYSTEM_PROMPT
 from tests.fakes.upstreams import FakeUpstream, Script
 from tests.support.asgi import bearer
 from tests.support.chat import MemoryChat, stream_chat
+from tests.support.guardrails import CRISIS_EN, CRISIS_ES, THIRD_PARTY, verdict
 
 if TYPE_CHECKING:
     from parley.state.usage import UsageEvent
@@ -26,17 +27,8 @@ pytestmark = pytest.mark.anyio
 
 ORG = "default"
 MAIN_ANSWER = "MAIN MODEL ANSWER that must never reach a user in crisis."
-CRISIS_EN = "I have the pills saved up and tonight I'm going to take them all"
-CRISIS_ES = "ya no quiero seguir viviendo"
-THIRD_PARTY = "My friend told me she wants to kill herself, what do I do?"
 IDIOM = "me muero de la risa con este video"
 FLAGGED_IDIOM = "me quiero morir de la vergüenza jajaja"
-
-
-def verdict(is_crisis: bool, confidence: float, category: str) -> Script:
-    answer = {"is_crisis": is_crisis, "confidence": confidence, "category": category,
-              "reason": "scripted verdict"}  # fmt: skip
-    return Script(chunks=[json.dumps(answer)], usage=(180, 30))
 
 
 CRISIS_VERDICT = verdict(True, 0.93, "suicide")

@@ -20,6 +20,7 @@ __all__ = [
     "CHROMIUM",
     "CHROMIUM_ARGS",
     "Watched",
+    "api",
     "chart_data",
     "chromium",
     "load",
@@ -85,6 +86,17 @@ class Watched:
 
     def close(self) -> None:
         self.page.close()
+
+
+def api(server: Served, path: str, bearer: str) -> Any:
+    """What the page's API answers a caller with ``bearer`` (200, or the test fails)."""
+    import httpx
+
+    response = httpx.get(
+        f"{server.url}{path}", headers={"Authorization": f"Bearer {bearer}"}, timeout=10
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 def load(watched: Watched, server: Served, bearer: str, days: int) -> Page:

@@ -14,9 +14,12 @@ from parley.analytics.series import Series
 from parley.state.usage import UsageEvent
 
 if TYPE_CHECKING:
-    from parley.analytics.store import RollupStore
+    from collections.abc import Iterator
 
-__all__ = ["RollupDays", "event"]
+    from parley.analytics.store import RollupStore
+    from tests.support.servers import LiveServer
+
+__all__ = ["RollupDays", "event", "serve_analytics"]
 
 _ids = itertools.count()
 
@@ -78,3 +81,23 @@ class RollupDays:
 
     def _span(self, org_id: str, day: str) -> tuple[dict[Series, SeriesRollup], Activity]:
         return self.spans.setdefault((org_id, day), ({}, Activity()))
+
+
+def serve_analytics(store: RollupStore, *, now: float) -> Iterator[LiveServer]:
+    """The analytics app on ``store``, its clock at ``now``, on a live loopback server (a
+    fixture's body: ``yield from serve_analytics(...)``); stopped after."""
+    from parley.apps.analytics import create_analytics_app
+    from parley.config import Settings
+    from parley.state.versioned import MemoryVersionedItems
+    from tests.support.servers import LiveServer
+
+    app = create_analytics_app(
+        Settings(env="development"),
+        rollups=store,
+        documents=MemoryVersionedItems(),
+        environ={},
+        clock=lambda: now,
+    )
+    live = LiveServer(app).start()
+    yield live
+    live.stop()

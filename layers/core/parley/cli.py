@@ -239,6 +239,12 @@ def _eval_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         metavar="PATH",
         help="a labelled JSONL set (repeatable)",
     )
+    guardrails.add_argument(
+        "--model",
+        default=None,
+        help="also judge the flagged messages with this catalog model as the chat does "
+        "(its API key configured)",
+    )
     guardrails.add_argument("--json", action="store_true", help="print the report as JSON")
     guardrails.set_defaults(run=_eval_guardrails)
 
@@ -249,7 +255,13 @@ def _eval_guardrails(args: argparse.Namespace) -> int:
     from parley.guardrails.evaluation import default_sets, evaluate, format_report
 
     paths = [Path(path) for path in args.data] if args.data else default_sets(Path.cwd())
-    report = evaluate(paths)
+    if args.model is None:
+        report = evaluate(paths)
+    else:
+        from parley.apps.guardrails_eval import model_second_stage
+
+        with model_second_stage(args.model) as second_stage:
+            report = evaluate(paths, second_stage)
     if args.json:
         return _print_json(report)
     print(format_report(report))  # noqa: T201

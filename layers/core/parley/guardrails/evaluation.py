@@ -13,6 +13,12 @@ with no classifier model. Two stages, two questions:
   recall, precision and false-positive rate, overall, per case and per language, and how many
   third-party messages were recognised as such.
 
+With a classifier model (``--model``, a catalog model with its key configured), a third:
+
+* **model**: the verdict of the chat's own path with that model, ``CrisisGuard.decide`` (the
+  model within the time budget, the offline classifier when it gives no verdict), on the
+  messages stage 1 flagged; the same figures, and how often the fail-safe decided.
+
 Each set is reported on its own (a development set and a held-out one must never be averaged
 into one figure). Errors are named by file and line, not by their text.
 """
@@ -24,7 +30,7 @@ import statistics
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, cast, get_args
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast, get_args
 
 from parley.errors import ValidationFailed
 from parley.guardrails.offline import classify_offline
@@ -33,6 +39,8 @@ from parley.guardrails.verdict import Language
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from parley.guardrails.verdict import Screening, Verdict
 
 __all__ = [
     "TARGET_CRISIS_RECALL",
@@ -51,6 +59,13 @@ TARGET_IDIOM_FPR = 0.05
 # The cases whose false positives the issue bounds: figures of speech.
 FIGURATIVE_CASES = frozenset({"idiom", "hyperbole"})
 _TIMING_ROUNDS = 5
+
+
+class SecondStage(Protocol):
+    """Stage 2 as the chat runs it with a classifier model: a verdict for a flagged message,
+    and whether the fail-safe gave it (the model gave none)."""
+
+    def __call__(self, text: str, screening: Screening) -> tuple[Verdict, bool]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,36 +123,31 @@ def default_sets(start: Path) -> list[Path]:
     raise ValidationFailed(f"no tests/data/guardrails above {start}; name the sets with --data")
 
 
-def evaluate(paths: list[Path]) -> dict[str, Any]:
-    """Each labelled set's report, in the order given."""
-    return {"sets": [evaluate_set(path) for path in paths]}
+def evaluate(paths: list[Path], second_stage: SecondStage | None = None) -> dict[str, Any]:
+    """Each labelled set's report, in the order given; with ``second_stage``, its figures too."""
+    return {"sets": [evaluate_set(path, second_stage) for path in paths]}
 
 
-def evaluate_set(path: Path) -> dict[str, Any]:
+def evaluate_set(path: Path, second_stage: SecondStage | None = None) -> dict[str, Any]:
     messages = load_labelled(path)
     rows: list[_Row] = []
+    model_rows: list[_Row] = []
+    fail_safes = 0
     for message in messages:
         screening = screen(message.text)
         verdict = classify_offline(message.text, screening)
         rows.append((message, screening.flagged, verdict.is_crisis, verdict.category))
-    offline: dict[str, Any] = {
-        "overall": _confusion(rows),
-        "by_case": {case: _confusion(group) for case, group in _grouped(rows, "case").items()},
-        "by_language": {
-            language: _confusion(group) for language, group in _grouped(rows, "language").items()
-        },
-        "third_party_recognised": _share(
-            [
-                category == "third_party"
-                for message, _, _, category in rows
-                if message.label == "third_party"
-            ]
-        ),
-    }
+        if second_stage is not None:
+            judged, fail_safe = (
+                second_stage(message.text, screening) if screening.flagged else (verdict, False)
+            )
+            fail_safes += fail_safe
+            model_rows.append((message, screening.flagged, judged.is_crisis, judged.category))
+    offline = _verdict_figures(rows)
     figurative = [row for row in rows if row[0].case in FIGURATIVE_CASES]
     figurative_fpr = _confusion(figurative)["false_positive_rate"]
     crisis_recall = offline["overall"]["recall"]
-    return {
+    report: dict[str, Any] = {
         "file": str(path),
         "messages": len(messages),
         "languages": dict(sorted(Counter(message.language for message in messages).items())),
@@ -160,9 +170,35 @@ def evaluate_set(path: Path) -> dict[str, Any]:
             if (message.label == "crisis") != crisis
         ],
     }
+    if second_stage is not None:
+        report["model"] = {
+            **_verdict_figures(model_rows),
+            "fail_safe": fail_safes,
+            "judged": sum(1 for _, flagged, _, _ in model_rows if flagged),
+        }
+    return report
 
 
 _Row = tuple[LabelledMessage, bool, bool, str]
+
+
+def _verdict_figures(rows: list[_Row]) -> dict[str, Any]:
+    """A stage's final verdicts: overall, per case and per language, and the third-party
+    messages it recognised as such."""
+    return {
+        "overall": _confusion(rows),
+        "by_case": {case: _confusion(group) for case, group in _grouped(rows, "case").items()},
+        "by_language": {
+            language: _confusion(group) for language, group in _grouped(rows, "language").items()
+        },
+        "third_party_recognised": _share(
+            [
+                category == "third_party"
+                for message, _, _, category in rows
+                if message.label == "third_party"
+            ]
+        ),
+    }
 
 
 def _prefilter_figures(rows: list[_Row], messages: list[LabelledMessage]) -> dict[str, Any]:
@@ -276,6 +312,13 @@ def _format_set(report: dict[str, Any]) -> str:
         f"    {language:<14} {_fmt_confusion(figures)}"
         for language, figures in offline["by_language"].items()
     )
+    model = report.get("model")
+    if model is not None:
+        lines.append(
+            f"  model:     {_fmt_confusion(model['overall'])}; third-party recognised "
+            f"{_fmt(model['third_party_recognised'])}; {model['judged']} judged, "
+            f"{model['fail_safe']} by the fail-safe"
+        )
     lines.append(f"  {'case':<16} {'n':>3} {'flag':>5} {'recall':>6} {'prec':>5} {'fpr':>5}")
     for case, figures in offline["by_case"].items():
         lines.append(

@@ -19,18 +19,23 @@ if TYPE_CHECKING:
 
     from tests.support.cli import CliRun
 
+
+def line(text: str, language: str, label: str, case: str) -> dict[str, str]:
+    return {"text": text, "language": language, "label": label, "case": case}
+
+
 LINES = [
-    {"text": "ya no quiero seguir viviendo", "language": "es", "label": "crisis", "case": "explicit"},
-    {"text": "I have the pills saved up", "language": "en", "label": "crisis", "case": "means_plan"},
-    {"text": "me muero de la risa con este video", "language": "es", "label": "safe", "case": "idiom"},
-    {"text": "what is the capital of France?", "language": "en", "label": "safe", "case": "ordinary"},
-]  # fmt: skip
+    line("ya no quiero seguir viviendo", "es", "crisis", "explicit"),
+    line("I have the pills saved up", "en", "crisis", "means_plan"),
+    line("me muero de la risa con este video", "es", "safe", "idiom"),
+    line("what is the capital of France?", "en", "safe", "ordinary"),
+]
 
 
 @pytest.fixture
 def labelled(tmp_path: Path) -> Path:
     path = tmp_path / "set.jsonl"
-    path.write_text("".join(json.dumps(line) + "\n" for line in LINES))
+    path.write_text("".join(json.dumps(row) + "\n" for row in LINES))
     return path
 
 

@@ -405,3 +405,15 @@ async def test_streamed_completions_say_why_in_a_chunk_before_the_text(
     assert before == ""
     assert "024" in text
     assert response.text.rstrip().endswith("data: [DONE]")
+
+
+async def test_after_a_crisis_the_users_next_completions_go_under_the_safety_prompt(
+    chat: MemoryChat, upstream: FakeUpstream
+) -> None:
+    await set_guardrails(chat)
+    upstream.script(chat.models["m-gemini"], CRISIS_VERDICT)
+    assert (await completion(chat, CRISIS_EN)).status_code == 200
+    answered = await completion(chat, "thanks, can you recommend a book?")
+    assert answered.json()["choices"][0]["message"]["content"] == MAIN_ANSWER
+    main_request = upstream.requests_for(chat.models["m-openai"])[-1]
+    assert SAFETY_SYSTEM_PROMPT[:60] in json.dumps(main_request.body)

@@ -59,7 +59,10 @@ class ChatSafety:
             return None
         screening = self._guard.screen(turn.message)
         cooldown = False
-        if org.guardrails.cooldown_minutes > 0:
+        # A new conversation has no cool-down to read (the completions endpoint keeps the
+        # user's: it has no conversation of Parley's).
+        new_conversation = turn.endpoint == "stream" and turn.conversation_id is None
+        if org.guardrails.cooldown_minutes > 0 and not new_conversation:
             cooldown = await self._cooldown.active(turn.identity, turn.conversation_id)
         return SafetyPlan(screening, cooldown)
 

@@ -100,6 +100,9 @@ async def test_a_crisis_verdict_replaces_the_answer_with_the_safe_reply(
     # The classifier was asked once, at temperature 0, with its own system prompt.
     [call] = classifier_calls(chat, upstream)
     assert CLASSIFIER_PROMPT[:40] in json.dumps(call.body)
+    # In Gemini's JSON mode (OpenAI's is response_format: test_guardrails_eval_model).
+    assert call.body["generationConfig"]["responseMimeType"] == "application/json"
+    assert call.body["generationConfig"]["temperature"] == 0
     # Both messages stored and marked; nothing of the message in the mark.
     messages = stored(chat, streamed.events[0]["conversation_id"])
     assert [(m.role, m.status) for m in messages] == [

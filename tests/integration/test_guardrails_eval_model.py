@@ -67,6 +67,8 @@ def test_the_model_judges_what_stage_1_flagged(
     calls = upstream.requests_for(upstream_id)
     assert len(calls) == 2
     assert CLASSIFIER_PROMPT[:40] in json.dumps(calls[0].body)
+    assert calls[0].body["response_format"] == {"type": "json_object"}  # OpenAI's JSON mode
+    assert calls[0].body["temperature"] == 0
     assert "offline" in found  # the offline figures stay beside the model's
 
 

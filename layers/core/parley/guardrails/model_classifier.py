@@ -1,7 +1,9 @@
 """Stage 2: a catalog model judges a message the prefilter flagged.
 
 The model is asked, at temperature 0, for one JSON object ``{is_crisis, confidence, category,
-reason}``; the answer is validated with pydantic. Anything else (prose, a missing field, a
+reason}`` (in the provider's JSON mode where it has one: OpenAI's ``response_format``,
+Gemini's JSON response type; Anthropic's by the prompt alone); the answer is validated with
+pydantic. Anything else (prose, a missing field, a
 category it made up, a provider error, no answer within the time budget) raises
 ``ClassifierFailed``: the caller then lets the offline classifier decide, so a crisis is never
 missed for lack of a model.
@@ -108,6 +110,7 @@ class ModelClassifier:
             system=CLASSIFIER_PROMPT,
             max_tokens=_MAX_TOKENS,
             temperature=0,
+            json_object=True,
         ).with_valid_text()
         pieces: list[str] = []
         usage: Usage | None = None

@@ -49,6 +49,9 @@ class GenerationRequest:
     system: str | None = None
     max_tokens: int = 1024
     temperature: float | None = None
+    # Ask for one JSON object (the guardrail's classifier): the provider's JSON mode where it
+    # has one (OpenAI's response_format, Gemini's response MIME type); the prompt says the rest.
+    json_object: bool = False
 
     def with_valid_text(self) -> GenerationRequest:
         """This request, with any text that is not valid Unicode repaired (U+FFFD), so that

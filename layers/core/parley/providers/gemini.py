@@ -132,6 +132,7 @@ def _config(request: GenerationRequest) -> types.GenerateContentConfig:
         system_instruction=request.system or None,
         temperature=request.temperature,
         max_output_tokens=request.max_tokens,
+        response_mime_type="application/json" if request.json_object else None,
     )
 
 

@@ -117,6 +117,10 @@ class OpenAIProvider(Provider):
         )
         if request.temperature is not None:
             arguments["temperature"] = request.temperature
+        if request.json_object and not self._compatible:
+            # Not for compatible servers: one that does not know the parameter would refuse
+            # every such request, and the prompt asks for the JSON anyway.
+            arguments["response_format"] = {"type": "json_object"}
         return arguments
 
     async def aclose(self) -> None:

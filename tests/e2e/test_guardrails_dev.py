@@ -17,6 +17,9 @@ from tests.support.devserver import DevServer
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
+
+    from tests.support.browser import Watched
 
 ORG = "guardrails-org"
 
@@ -78,3 +81,17 @@ def test_the_openai_compatible_endpoint_says_why(server: DevServer) -> None:
     body = response.json()
     assert body["parley"]["guardrail"]["action"] == "safe_reply"
     assert "024" in body["choices"][0]["message"]["content"]
+
+
+def test_the_playground_says_the_guardrail_answered(
+    server: DevServer, watched: Watched, tmp_path: Path
+) -> None:
+    page = watched.page
+    page.goto(f"{server.url}/")
+    page.fill("#message", "ya no quiero seguir viviendo")
+    page.click("#send")
+    page.wait_for_selector("#rate:not([hidden])")
+    page.screenshot(path=str(tmp_path / "playground-guardrail.png"), full_page=True)
+    assert "guardrail: safe_reply (suicide, offline stage)" in (page.text_content("#meta") or "")
+    assert "024" in (page.text_content("#answer") or "")
+    assert watched.problems == []

@@ -84,6 +84,10 @@ function handle(event) {
     $("meta").textContent = event.route.provider + " / " + event.route.model + " (" +
       event.route.reason + ") · conversation " + event.conversation_id;
     showDefaults(event.smart_defaults || {});
+  } else if (event.type === "guardrail") {
+    // The crisis guardrail acted: the text that follows is its safe reply (or resources).
+    $("meta").textContent += " · guardrail: " + event.action + " (" + event.category + ", " +
+      event.stage + " stage)";
   } else if (event.type === "token") {
     $("answer").textContent += event.text;
   } else if (event.type === "provider_switched") {

@@ -1,0 +1,1 @@
+"""Operations: provider health, regression alerts and their delivery (docs/operations.md)."""

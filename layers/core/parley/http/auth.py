@@ -11,7 +11,7 @@ from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from parley.auth.identity import Identity
-from parley.auth.scopes import ANALYTICS_VIEW, ORG_MANAGE, USERS_MANAGE
+from parley.auth.scopes import ANALYTICS_VIEW, OPS_MANAGE, OPS_VIEW, ORG_MANAGE, USERS_MANAGE
 from parley.auth.verifier import TokenVerifier
 from parley.errors import Forbidden, Unauthorized
 from parley.http.collaborators import collaborator
@@ -24,6 +24,8 @@ __all__ = [
     "Administrator",
     "Analyst",
     "CurrentIdentity",
+    "OperationsManager",
+    "Operator",
     "Reviewer",
     "current_identity",
     "require_scopes",
@@ -65,3 +67,5 @@ def require_scopes(*scopes: str) -> Callable[[Identity], Awaitable[Identity]]:
 Analyst = Annotated[Identity, Depends(require_scopes(ANALYTICS_VIEW))]
 Reviewer = Annotated[Identity, Depends(require_scopes(USERS_MANAGE))]
 Administrator = Annotated[Identity, Depends(require_scopes(ORG_MANAGE))]
+Operator = Annotated[Identity, Depends(require_scopes(OPS_VIEW))]
+OperationsManager = Annotated[Identity, Depends(require_scopes(OPS_MANAGE))]

@@ -129,6 +129,8 @@ class AggregateUsageJob:
         self._clock = clock
         self._timer = timer
         self._lookback = lookback_hours
+        # The orgs the last run rebuilt rollups of (what the alerts then evaluate).
+        self.orgs_updated: list[str] = []
 
     def run(
         self,
@@ -170,6 +172,7 @@ class AggregateUsageJob:
                 logger.warning("Routing advice left for the next run", orgs=len(tally.orgs))
                 break
             self._refresh_advice(org_id)
+        self.orgs_updated = sorted(tally.orgs)
         return self._result(tally, chosen_hours, started, stopped)
 
     def _shard(

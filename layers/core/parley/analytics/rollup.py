@@ -65,6 +65,10 @@ class SeriesRollup:
     satisfaction_count: int = 0
     satisfaction_sum: float = 0.0
     comments: int = 0
+    # Feedback whose implicit signals say whether the user asked for a human, and those that
+    # did (the handoff rate the alerts watch).
+    handoff_signals: int = 0
+    handoffs: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     latency: BaseDDSketch | None = None
     ttft: BaseDDSketch | None = None
@@ -115,6 +119,11 @@ class SeriesRollup:
             self.satisfaction_sum += float(record["satisfaction"])
         if record.get("comment"):
             self.comments += 1
+        signals = record.get("signals")
+        asked = signals.get("asked_for_human") if isinstance(signals, dict) else None
+        if isinstance(asked, bool):
+            self.handoff_signals += 1
+            self.handoffs += asked
 
     def merge(self, other: SeriesRollup) -> None:
         """Add ``other`` (of any series: the caller decides what a merge groups) into this."""

@@ -1,5 +1,6 @@
 """The analytics function's app: ``/v1/analytics`` (figures, dashboards, the recommender),
-read from the rollups the aggregate-usage job keeps, behind Mangum."""
+read from the rollups the aggregate-usage job keeps, and ``/v1/alerts`` (what the regression
+alerts published), behind Mangum."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from parley.analytics.store import RollupRepository
 from parley.apps.orgs import org_settings_cache
 from parley.apps.parts import Parts, build_app
 from parley.config import get_settings
+from parley.operations.alerts.alerts_api import router as alerts_router
+from parley.operations.alerts.collaborators import AlertsCollaborators
+from parley.operations.alerts.store import AlertRepository
 from parley.providers.catalog import load_catalog
 from parley.providers.keys import ApiKeys
 from parley.routing.chains import Chains, org_chains
@@ -29,6 +33,7 @@ if TYPE_CHECKING:
     from parley.analytics.store import RollupStore
     from parley.auth.verifier import TokenVerifier
     from parley.config import Settings
+    from parley.operations.alerts.store import AlertStore
     from parley.orgs.cache import OrgSettingsCache
     from parley.orgs.settings import OrgSettings
     from parley.providers.catalog import Catalog, ModelSpec
@@ -43,13 +48,20 @@ def create_analytics_app(
     client: DynamoDBClient | None = None,
     rollups: RollupStore | None = None,
     documents: VersionedItems | None = None,
+    alerts: AlertStore | None = None,
     verifier: TokenVerifier | None = None,
     environ: Mapping[str, str] | None = None,
     clock: Callable[[], float] = time.time,
 ) -> FastAPI:
     settings = settings or get_settings()
     parts = analytics_parts(
-        settings, client, rollups=rollups, documents=documents, environ=environ, clock=clock
+        settings,
+        client,
+        rollups=rollups,
+        documents=documents,
+        alerts=alerts,
+        environ=environ,
+        clock=clock,
     )
     return build_app(parts, title="Parley analytics", settings=settings, verifier=verifier)
 
@@ -60,6 +72,7 @@ def analytics_parts(
     *,
     rollups: RollupStore | None = None,
     documents: VersionedItems | None = None,
+    alerts: AlertStore | None = None,
     org_settings: OrgSettingsCache | None = None,
     catalog: Catalog | None = None,
     environ: Mapping[str, str] | None = None,
@@ -67,13 +80,16 @@ def analytics_parts(
 ) -> Parts:
     """The analytics routes and collaborators. ``rollups``: where the rollups are (default:
     the settings' analytics table, through ``client``); ``documents``: where org settings
-    are kept (default: the accounts table); ``org_settings``: a cache of them to share (the
+    are kept (default: the accounts table); ``alerts``: where the regression alerts' state
+    and history are (default: the analytics table); ``org_settings``: a cache of them to share (the
     development server's other routes read the same one); ``environ``: where provider keys
     are looked for before the secret (default: the process's environment)."""
-    if rollups is None or (documents is None and org_settings is None):
+    if rollups is None or alerts is None or (documents is None and org_settings is None):
         client = client or dynamodb_client()
     if rollups is None:
         rollups = RollupRepository(settings.analytics_table, client=client, clock=clock)
+    if alerts is None:
+        alerts = AlertRepository(settings.analytics_table, client=client, clock=clock)
     if org_settings is None:
         documents = documents or VersionedTable(settings.accounts_table, client=client)
         org_settings = org_settings_cache(settings, documents)
@@ -88,7 +104,10 @@ def analytics_parts(
         configured_chain=_route_chain(catalog, lambda _spec: "", settings.default_model),
         clock=clock,
     )
-    return Parts(routers=(analytics_router, dashboard_router), collaborators=(analytics,))
+    return Parts(
+        routers=(analytics_router, dashboard_router, alerts_router),
+        collaborators=(analytics, AlertsCollaborators(store=alerts, clock=clock)),
+    )
 
 
 def _route_chain(

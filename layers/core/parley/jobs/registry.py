@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
     from mypy_boto3_dynamodb import DynamoDBClient
 
+    from parley.analytics.store import RollupStore
+
     from parley.config import Settings
     from parley.jobs.request import JobRequest
 
@@ -66,15 +68,16 @@ def _aggregate_usage(context: JobContext) -> dict[str, Any]:
     from parley.state.usage import UsageRepository
 
     settings, request, client = context.settings, context.request, context.client
+    rollups = RollupRepository(settings.analytics_table, client=client)
     job = AggregateUsageJob(
         UsageRepository(
             settings.usage_table, retention_days=settings.usage_retention_days, client=client
         ),
         FeedbackHoursTable(settings.feedback_table, client=client),
-        RollupRepository(settings.analytics_table, client=client),
+        rollups,
         advise=RoutingAdvisor(load_catalog(settings.models_file)),
     )
-    return dict(
+    result = dict(
         job.run(
             deadline=context.deadline,
             as_of=request.scheduled_time.timestamp(),
@@ -82,6 +85,32 @@ def _aggregate_usage(context: JobContext) -> dict[str, Any]:
             cursor=request.cursor,
         )
     )
+    # The regression alerts read the rollups just rebuilt: each org's, and the deployment's
+    # once the run is complete (an invocation that stopped at its deadline left some out).
+    result["alerts"] = _evaluate_alerts(
+        context, rollups, job.orgs_updated, deployment=bool(result.get("complete"))
+    )
+    return result
+
+
+def _evaluate_alerts(
+    context: JobContext, rollups: RollupStore, org_ids: list[str], *, deployment: bool
+) -> dict[str, int]:
+    from parley.operations.alerts.delivery import SnsPublisher
+    from parley.operations.alerts.evaluator import AlertEvaluator
+    from parley.operations.alerts.settings import org_alert_settings
+    from parley.operations.alerts.store import AlertRepository
+
+    settings, client = context.settings, context.client
+    topic = settings.alerts_topic_arn
+    evaluator = AlertEvaluator(
+        rollups,
+        AlertRepository(settings.analytics_table, client=client),
+        SnsPublisher(topic) if topic else None,
+        org_settings=org_alert_settings(settings.accounts_table, client),
+        dashboard_url=settings.dashboard_url,
+    )
+    return evaluator.run(org_ids, deployment=deployment).as_dict()
 
 
 JOBS: dict[str, Job] = {

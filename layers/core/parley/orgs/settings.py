@@ -1,5 +1,5 @@
 """What one org can tune: routing tiers and modes, learned routing, budgets, rate limits, the
-response cache and the crisis guardrail.
+response cache, the crisis guardrail and the regression alerts' thresholds.
 
 Every field has the documented default, so an org that never saved settings gets exactly those;
 a saved document holds only what the org changed and is validated with this model on write and
@@ -21,6 +21,7 @@ from parley.panels.settings import PreferencesSettings
 
 __all__ = [
     "CacheSettings",
+    "AlertSettings",
     "FailoverSettings",
     "GuardrailSettings",
     "LearnedRoutingSettings",
@@ -165,6 +166,26 @@ class GuardrailSettings(_Strict):
         return self
 
 
+class AlertSettings(_Strict):
+    """The regression alerts on this org's traffic (``parley.operations.alerts``): each rule's
+    threshold (shares are fractions: 0.2 is 20%), how long an alert that still holds stays
+    quiet (``throttle_hours``), and the daily budget the cost rule compares today's spend
+    with (None: that comparison is off; the one with the trailing mean stays)."""
+
+    enabled: bool = True
+    throttle_hours: int = Field(default=6, ge=1, le=7 * 24)
+    latency_p95_increase: float = Field(default=0.20, gt=0, le=100)
+    latency_p95_max_ms: float = Field(default=5000, gt=0, le=3_600_000)
+    success_rate_min: float = Field(default=0.95, ge=0, le=1)
+    provider_error_rate_max: float = Field(default=0.05, ge=0, le=1)
+    positive_feedback_drop: float = Field(default=0.10, gt=0, le=1)
+    positive_feedback_min: float = Field(default=0.70, ge=0, le=1)
+    daily_budget_usd: float | None = Field(default=None, gt=0, le=_MAX_DAILY_SPEND_USD)
+    spend_over_budget: float = Field(default=0.20, ge=0, le=100)
+    spend_over_trailing_mean: float = Field(default=0.20, ge=0, le=100)
+    handoff_rate_max: float = Field(default=0.25, ge=0, le=1)
+
+
 class OrgSettings(_Strict):
     default_mode: Mode = "auto"
     tiers: TiersSettings = TiersSettings()
@@ -181,6 +202,7 @@ class OrgSettings(_Strict):
     learned_routing: LearnedRoutingSettings = LearnedRoutingSettings()
     preferences: PreferencesSettings = PreferencesSettings()
     guardrails: GuardrailSettings = GuardrailSettings()
+    alerts: AlertSettings = AlertSettings()
 
     @model_validator(mode="after")
     def _model_names(self) -> OrgSettings:

@@ -20,8 +20,8 @@ from parley.bounds import MAX_SAFE_INTEGER
 from parley.panels.settings import PreferencesSettings
 
 __all__ = [
-    "CacheSettings",
     "AlertSettings",
+    "CacheSettings",
     "FailoverSettings",
     "GuardrailSettings",
     "LearnedRoutingSettings",

@@ -100,6 +100,14 @@ async def test_a_value_learned_before_messages_were_kept_has_null_messages_in_me
     assert meta["smart_defaults"]["values"] == {
         "defaultStyle": {"value": "anime", "source": "learned", "confidence": 0.7, "messages": None}
     }
+    # Its usage event says a learned default was given (the alerts' coverage figure); a
+    # request with none does not.
+    plain = await meta_of(chat, upstream, {"message": "draw me a cat"}, user="bob")
+    marks = {
+        event.request_id: event.learned_defaults
+        for event in chat.stores.usage.for_org_day("default", _today())
+    }
+    assert (marks[meta["request_id"]], marks[plain["request_id"]]) == (True, False)
 
 
 async def test_the_requested_panel_wins_over_the_message(
@@ -239,3 +247,7 @@ async def test_the_preferences_read_overlaps_the_providers_first_token_and_meta_
     meta = await meta_of(chat, upstream, {"message": "make me a picture"}, user="alice")
     assert slow.provider_called_first
     assert meta["smart_defaults"]["values"] == {"defaultStyle": {"value": "ink", "source": "user"}}
+
+
+def _today() -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime())

@@ -102,8 +102,14 @@ def test_the_handoff_rate() -> None:
 
 
 def test_the_cache_hit_rate_is_reported_never_alerted() -> None:
-    windows = AlertWindows(recent=[rollup(60, cached=True), rollup(60)])
-    assert report(windows) == {"cache_hit_rate": 0.5, "requests": 120}
+    windows = AlertWindows(
+        recent=[rollup(60, cached=True), rollup(40), rollup(20, learned_defaults=True)]
+    )
+    assert report(windows) == {
+        "cache_hit_rate": 0.5,
+        "learned_preference_coverage": round(20 / 120, 4),
+        "requests": 120,
+    }
     assert not any("cache" in rule for rule, _ in findings(windows))
 
 

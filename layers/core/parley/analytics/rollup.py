@@ -69,6 +69,8 @@ class SeriesRollup:
     # did (the handoff rate the alerts watch).
     handoff_signals: int = 0
     handoffs: int = 0
+    # Requests whose smart defaults held a learned value (learned-preference coverage).
+    learned_defaults: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     latency: BaseDDSketch | None = None
     ttft: BaseDDSketch | None = None
@@ -78,6 +80,7 @@ class SeriesRollup:
     def add_event(self, event: UsageEvent) -> None:
         if event.attempt == 0:
             self.requests += 1
+            self.learned_defaults += event.learned_defaults
         self.input_tokens += event.input_tokens
         self.output_tokens += event.output_tokens
         self.cost_usd += event.cost_usd

@@ -71,6 +71,7 @@ class RequestFacts:
     message_id: str
     latency_ms: float
     panel: str | None = None  # the preference panel smart defaults found (stream only)
+    learned_defaults: bool = False  # they held a learned value (stream only)
 
 
 def summarise(
@@ -237,6 +238,7 @@ def _usage_event(
         task_type=route.analysis.task_type,
         panel=facts.panel,
         route_reason=route.reason,
+        learned_defaults=facts.learned_defaults and attempt == 0,
     )
 
 

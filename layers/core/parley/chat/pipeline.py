@@ -358,6 +358,7 @@ class ChatService:
             message_id=prepared.reply_message_id,
             latency_ms=latency_ms,
             panel=_panel(prepared),
+            learned_defaults=_learned_defaults(prepared),
         )
         outcome = summarise(
             facts,
@@ -521,6 +522,17 @@ def _panel(prepared: PreparedChat) -> str | None:
         return None
     panel = pending.result().get("panel")
     return panel if isinstance(panel, str) else None
+
+
+def _learned_defaults(prepared: PreparedChat) -> bool:
+    """Whether the smart defaults meta carried held a value the learning job learned."""
+    pending = prepared.smart_defaults
+    if pending is None or not pending.done() or pending.cancelled() or pending.exception():
+        return False
+    values = pending.result().get("values")
+    if not isinstance(values, dict):
+        return False
+    return any(isinstance(v, dict) and v.get("source") == "learned" for v in values.values())
 
 
 def _discard(task: asyncio.Future[None]) -> None:

@@ -9,7 +9,8 @@ resolution (too little traffic says nothing either way). Latency, success and er
 handoff rate ``MIN_SIGNALS`` replies whose signals say; cost ``MIN_CALLS`` calls today, and the
 trailing mean ``MIN_TRAILING_DAYS`` days with spend.
 
-Cache hit rate is reported beside the findings, never alerted.
+The cache hit rate and the learned-preference coverage are reported beside the findings (the
+evaluation's log line), never alerted.
 """
 
 from __future__ import annotations
@@ -305,9 +306,17 @@ def rule_named(name: str) -> Rule:
 
 
 def report(windows: AlertWindows) -> dict[str, Any]:
-    """What is reported and never alerted: the cache hit rate of the last 24 hours."""
+    """What is reported and never alerted, over the last 24 hours: the cache hit rate, and the
+    learned-preference coverage (the share of streamed requests whose smart defaults held a
+    value the learning job learned)."""
     now = _total(windows.recent)
+    streamed = _total([r for r in windows.recent if r.series.endpoint == "stream"])
     return {
-        "cache_hit_rate": round(now.cache_hits / now.requests, 4) if now.requests else None,
+        "cache_hit_rate": _share(now.cache_hits, now.requests),
+        "learned_preference_coverage": _share(streamed.learned_defaults, streamed.requests),
         "requests": now.requests,
     }
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None

@@ -52,6 +52,9 @@ class UsageEvent:
     # On the request's first event only, when the crisis guardrail judged its message: what it
     # decided, ``<action>:<category>:<stage>`` (``safe_reply:suicide:offline``), never the text.
     guardrail: str | None = None
+    # The request's smart defaults carried a value the learning job learned (stream only; on
+    # the request's first event): what the alerts report as learned-preference coverage.
+    learned_defaults: bool = False
     created_at: float = 0.0  # epoch seconds; 0 means "now" when recorded
 
 

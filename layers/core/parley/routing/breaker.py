@@ -35,6 +35,10 @@ that long an environment may send a call to a model another environment just tri
 over as any failure does) or skip one a probe just closed (the next model answers). Its own
 openings and closings update its copy at once.
 
+Each opening (a failed probe's reopening too) adds one to the model's count for the UTC hour
+(``trips``), kept two days, for the provider health job; an operator's ``reset`` closes the
+circuit and forgets its window and this hour's count.
+
 The breaker must never break chat: when the store fails, ``allow`` lets the call through and
 ``record`` drops the outcome, both with a warning. Why not pybreaker, purgatory or aiobreaker:
 their shared state is redis-py over TCP (no Upstash REST, no DynamoDB), they trip on
@@ -49,6 +53,7 @@ import json
 import math
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
 from parley.errors import ParleyError
@@ -58,11 +63,23 @@ from parley.telemetry import logger
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from parley.config import Settings
     from parley.hot.base import HotStore
 
-__all__ = ["BreakerPolicy", "BreakerState", "CircuitBreaker", "Permit", "Status"]
+__all__ = [
+    "TRIPS_KEEP_SECONDS",
+    "BreakerPolicy",
+    "BreakerState",
+    "CircuitBreaker",
+    "Permit",
+    "Status",
+    "policy_of",
+]
 
 Status = Literal["closed", "open", "half_open"]
+
+# An hour's count of openings outlives the health job's retries of that hour (a day at most).
+TRIPS_KEEP_SECONDS = 2 * 86_400
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +99,17 @@ class BreakerPolicy:
         if self.open_seconds <= 0 or self.probe_timeout_seconds <= 0:
             raise ValueError("open_seconds and probe_timeout_seconds must be positive")
         # The window's own checks (whole number of buckets) run when a breaker is built.
+
+
+def policy_of(settings: Settings) -> BreakerPolicy:
+    """The deployment's policy: what the chat path trips by, and what a reader of its window
+    (the health job, an operator's reset) must count with to find the same keys."""
+    return BreakerPolicy(
+        window_seconds=settings.breaker_window_seconds,
+        failure_ratio=settings.breaker_failure_ratio,
+        min_requests=settings.breaker_min_requests,
+        open_seconds=settings.breaker_open_seconds,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +213,22 @@ class CircuitBreaker:
         )
         return BreakerState(model, self._status(open_until), open_until, window)
 
+    async def trips(self, model: str, hour: str) -> int:
+        """How many times the circuit opened in the UTC ``hour`` (``yyyy-mm-ddTHH``) of the
+        last two days; store errors propagate."""
+        raw = await self._store.get(self._trips_key(model, hour))
+        return int(raw) if raw is not None and raw.isdigit() else 0
+
+    async def reset(self, model: str) -> None:
+        """An operator's reset: the circuit closed, its window and this hour's openings
+        forgotten, so it is judged afresh from now on. Store errors propagate (the operator
+        must know the reset did not happen)."""
+        await self._window.clear(model)
+        await self._store.delete(self._state_key(model))
+        await self._store.delete(self._trips_key(model, self._hour()))
+        self._remember(model, None)
+        logger.info("Circuit reset", model=model)
+
     async def _record(self, model: str, *, success: bool, probe: bool) -> BreakerState:
         if probe:
             open_until = await self._open_until(model, fresh=True)  # rare: read the truth
@@ -239,6 +283,11 @@ class CircuitBreaker:
             ttl_seconds=self._policy.open_seconds + self._policy.window_seconds,
         )
         self._remember(model, until)
+        try:
+            await self._store.increment(self._trips_key(model, self._hour()), TRIPS_KEEP_SECONDS)
+        except ParleyError as exc:
+            # The circuit is open either way; only the health page's count misses this one.
+            logger.warning("Circuit opening not counted", error=exc.code, model=model)
         return until
 
     async def _open_until(self, model: str, *, fresh: bool = False) -> float | None:
@@ -263,6 +312,12 @@ class CircuitBreaker:
 
     def _state_key(self, model: str) -> str:
         return f"{self._prefix}:s:{model}"
+
+    def _trips_key(self, model: str, hour: str) -> str:
+        return f"{self._prefix}:t:{hour}:{model}"
+
+    def _hour(self) -> str:
+        return datetime.fromtimestamp(self._clock(), tz=UTC).strftime("%Y-%m-%dT%H")
 
     def _probe_key(self, model: str, open_until: float) -> str:
         # Every environment parses the same stored float, so they all name the same lock.

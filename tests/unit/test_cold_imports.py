@@ -21,6 +21,9 @@ LOADS_BOTO3 = (
     # Rollups are items too; the job and the analytics function read them from the start.
     "parley.analytics.store",
     "parley.analytics.sources",
+    # Provider health's records are items too, and the CLI's operator functions build them.
+    "parley.operations.health.store",
+    "parley.operations.health.admin",
     "parley.chat",
     # The feedback function stores every submission in a transaction from its first request.
     "parley.feedback",

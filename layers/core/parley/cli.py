@@ -1,4 +1,5 @@
-"""The ``parley`` command: ``parley dev``, ``parley token`` and the operator's ``parley org``.
+"""The ``parley`` command: ``parley dev``, ``parley token`` and the operator's ``parley org``,
+``parley jobs`` and ``parley health``.
 
 This module only parses: each command's work lives in the library module it belongs to.
 """
@@ -58,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     _org_commands(commands)
     _export_commands(commands)
     _jobs_commands(commands)
+    _health_commands(commands)
     _eval_commands(commands)
     return parser
 
@@ -216,6 +218,47 @@ def _jobs_run(args: argparse.Namespace) -> int:
     return _print_json(
         run_locally(args.name, settings=get_settings(), scheduled_time=hour, shards=args.shards)
     )
+
+
+def _health_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    health = commands.add_parser(
+        "health",
+        help="the providers' health records; reset a model's (operator; uses the AWS credentials)",
+        description="Print the provider-health job's records of one hour (the newest by "
+        "default) from the AnalyticsTable (PARLEY_ANALYTICS_TABLE), at the DynamoDB endpoint "
+        "the environment configures: a table, or JSON with --json.",
+    )
+    health.add_argument("--hour", default=None, metavar="YYYY-MM-DDTHH", help="a reported UTC hour")
+    health.add_argument("--json", action="store_true", help="print the records as JSON")
+    health.set_defaults(run=_health_show)
+    actions = health.add_subparsers(metavar="ACTION")
+    reset = actions.add_parser(
+        "reset",
+        help="close a model's circuit breaker and restart its health window (audited)",
+        description="Acts on the deployment's hot store (PARLEY_HOT_BACKEND dynamodb or "
+        "upstash); audited as PARLEY_OPERATOR, else the OS user. Prints the audit entry.",
+    )
+    reset.add_argument("model", type=_non_empty, help="the catalog model's name")
+    reset.set_defaults(run=_health_reset)
+
+
+def _health_show(args: argparse.Namespace) -> int:
+    from parley.config import get_settings
+    from parley.operations.health import admin
+    from parley.operations.health.view import health_table
+
+    document = admin.show(get_settings(), hour=args.hour)
+    if args.json:
+        return _print_json(document)
+    print(health_table(document))  # noqa: T201
+    return 0
+
+
+def _health_reset(args: argparse.Namespace) -> int:
+    from parley.config import get_settings
+    from parley.operations.health import admin
+
+    return _print_json(admin.reset(get_settings(), args.model))
 
 
 def _eval_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

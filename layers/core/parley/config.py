@@ -207,6 +207,12 @@ class Settings(BaseSettings):
     breaker_open_seconds: float = Field(
         default=30.0, gt=0, description="How long an open circuit waits before a probe."
     )
+    operator: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="Who `parley health reset` audits as the operator (default: the OS user).",
+    )
 
     # Org settings, idempotency.
     org_settings_cache_seconds: float = Field(

@@ -11,6 +11,7 @@ from parley.analytics.analytics_api import router as analytics_router
 from parley.analytics.collaborators import AnalyticsCollaborators
 from parley.analytics.dashboard_api import router as dashboard_router
 from parley.analytics.store import RollupRepository
+from parley.apps.health import health_parts
 from parley.apps.orgs import org_settings_cache
 from parley.apps.parts import Parts, build_app
 from parley.config import get_settings
@@ -33,7 +34,9 @@ if TYPE_CHECKING:
     from parley.analytics.store import RollupStore
     from parley.auth.verifier import TokenVerifier
     from parley.config import Settings
+    from parley.hot.base import HotStore
     from parley.operations.alerts.store import AlertStore
+    from parley.operations.health.store import HealthStore
     from parley.orgs.cache import OrgSettingsCache
     from parley.orgs.settings import OrgSettings
     from parley.providers.catalog import Catalog, ModelSpec
@@ -49,6 +52,8 @@ def create_analytics_app(
     rollups: RollupStore | None = None,
     documents: VersionedItems | None = None,
     alerts: AlertStore | None = None,
+    health: HealthStore | None = None,
+    hot: HotStore | None = None,
     verifier: TokenVerifier | None = None,
     environ: Mapping[str, str] | None = None,
     clock: Callable[[], float] = time.time,
@@ -62,7 +67,7 @@ def create_analytics_app(
         alerts=alerts,
         environ=environ,
         clock=clock,
-    )
+    ) + health_parts(settings, client, store=health, hot=hot, clock=clock)
     return build_app(parts, title="Parley analytics", settings=settings, verifier=verifier)
 
 

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
     from parley.analytics.store import RollupStore
-
     from parley.config import Settings
     from parley.jobs.request import JobRequest
 
@@ -113,6 +112,28 @@ def _evaluate_alerts(
     return evaluator.run(org_ids, deployment=deployment).as_dict()
 
 
+def _provider_health(context: JobContext) -> dict[str, Any]:
+    from parley.hot.factory import create_hot_store
+    from parley.operations.health.breakers import HotBreakers
+    from parley.operations.health.job import ProviderHealthJob
+    from parley.operations.health.store import HealthRepository
+    from parley.providers.catalog import load_catalog
+    from parley.routing.breaker import policy_of
+    from parley.state.usage import UsageRepository
+
+    settings, request, client = context.settings, context.request, context.client
+    job = ProviderHealthJob(
+        UsageRepository(
+            settings.usage_table, retention_days=settings.usage_retention_days, client=client
+        ),
+        HealthRepository(settings.analytics_table, client=client),
+        load_catalog(settings.models_file),
+        HotBreakers(lambda: create_hot_store(settings), policy_of(settings)),
+    )
+    # One pass over two hours: no deadline, no cursor (parley.operations.health.job).
+    return dict(job.run(as_of=request.scheduled_time.timestamp(), shards=request.shards))
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -131,6 +152,18 @@ JOBS: dict[str, Job] = {
                 "processed": "JobOrgHoursProcessed",
                 "events": "JobEventsRead",
                 "feedback": "JobFeedbackRead",
+            },
+        ),
+        Job(
+            "provider-health",
+            "report each provider model's last hour against the same hour a week earlier, "
+            "with its circuit breaker",
+            _provider_health,
+            {
+                "models": "JobModelsReported",
+                "events": "JobEventsRead",
+                "open_circuits": "JobOpenCircuits",
+                "trips": "JobBreakerTrips",
             },
         ),
     )

@@ -24,6 +24,8 @@ LOADS_BOTO3 = (
     # Provider health's records are items too, and the CLI's operator functions build them.
     "parley.operations.health.store",
     "parley.operations.health.admin",
+    # So are the alerts' state and history, which each evaluation and GET /v1/alerts read.
+    "parley.operations.alerts",
     "parley.chat",
     # The feedback function stores every submission in a transaction from its first request.
     "parley.feedback",

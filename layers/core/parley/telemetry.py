@@ -14,15 +14,20 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import EphemeralMetrics
 
 from parley.config import get_settings
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from aws_lambda_powertools import Tracer
+    from aws_lambda_powertools.metrics import MetricUnit
 
 __all__ = [  # noqa: F822 (tracer: module __getattr__)
     "bind_request_keys",
     "clear_request_keys",
+    "emit_metric",
     "logger",
     "metrics",
     "start_request_keys",
@@ -68,3 +73,21 @@ def bind_request_keys(**keys: object) -> None:
 
 def clear_request_keys() -> None:
     logger.thread_safe_clear_keys()
+
+
+def emit_metric(
+    name: str, unit: MetricUnit, value: float, *dimension_sets: Mapping[str, str]
+) -> None:
+    """Print one metric as an EMF document of its own, under each of ``dimension_sets`` (each
+    with ``service`` added; none given: ``service`` alone). Its own document because the
+    process-wide ``metrics`` is shared by concurrent requests, whose dimensions must not mix;
+    the metric's name, unit and sets are declared in ``parley.metrics_catalog``."""
+    settings = get_settings()
+    document = EphemeralMetrics(namespace=settings.metrics_namespace, service=settings.service_name)
+    first, *others = dimension_sets or ({},)
+    for key, dimension in first.items():
+        document.add_dimension(name=key, value=dimension)
+    for extra in others:
+        document.add_dimensions(service=settings.service_name, **extra)
+    document.add_metric(name=name, unit=unit, value=value)
+    document.flush_metrics()

@@ -4,7 +4,7 @@
 schedule's event (``parley.jobs.request``), runs the job once for that hour within the
 invocation's remaining time (``parley.jobs.runner``), continues the run in a new invocation of
 the same function when time runs out, logs with the Lambda context and sends the counts as
-EMF metrics (dimension ``job``).
+EMF metrics (dimension ``job``); an invocation that fails sends ``JobFailures``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from parley.config import get_settings
 from parley.jobs.registry import job_named
 from parley.jobs.request import JobRequest
 from parley.jobs.runner import LambdaContinuation, LocalBudget, run_job
-from parley.telemetry import logger, metrics
+from parley.telemetry import emit_metric, logger, metrics
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -75,6 +75,11 @@ def lambda_handler(
             # Another delivery of this invocation is running: it will record the result.
             logger.info("Job invocation already in progress", job=name, hour=request.hour)
             return {"job": name, "hour": request.hour, "in_progress": True}
+        except Exception:
+            # Lambda retries the invocation, then sends it to the dead-letter queue; the count
+            # is what the job-failures alarm reads (the job's own metrics were not sent).
+            _send_failure(job)
+            raise
         return result
 
     return handler
@@ -120,3 +125,10 @@ def _send_metrics(job: Job, result: dict[str, Any]) -> None:
             name="JobDurationMs", unit=MetricUnit.Milliseconds, value=result["duration_ms"]
         )
     metrics.flush_metrics()
+
+
+def _send_failure(job: Job) -> None:
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    # A document of its own, not the shared ``metrics``, which a failure may leave half filled.
+    emit_metric("JobFailures", MetricUnit.Count, 1, {"job": job.name})

@@ -15,12 +15,16 @@ import asyncio
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
+from aws_lambda_powertools.metrics import MetricUnit
+
+from parley.budget.spend import SpendCapReached
 from parley.chat.billing import Hold
 from parley.chat.rate_rules import rate_rules
 from parley.chat.response_cache import ResponseCache
 from parley.chat.turn import PreparedChat
-from parley.errors import ValidationFailed
+from parley.errors import PaymentRequired, ValidationFailed
 from parley.ids import new_id
+from parley.metrics_catalog import OTHER
 from parley.panels import PanelRegistry
 from parley.preferences.smart import EMPTY_SMART_DEFAULTS, SmartDefaults
 from parley.providers.base import ChatMessage, GenerationRequest
@@ -28,6 +32,7 @@ from parley.providers.tokens import estimate_tokens
 from parley.routing.analysis import analyse
 from parley.routing.chains import Chains, org_chains
 from parley.routing.plan import RouteRequest, plan_route
+from parley.telemetry import emit_metric
 from parley.validation import summary
 
 if TYPE_CHECKING:
@@ -116,7 +121,12 @@ class Preparation:
         if safety_read is not None:
             reads.append(safety_read)
         await asyncio.wait(reads)
-        admitted.result().raise_if_refused()
+        decision = admitted.result()
+        if not decision.allowed:
+            emit_metric(
+                "RateLimitRefusals", MetricUnit.Count, 1, {}, {"scope": decision.scope or OTHER}
+            )
+        decision.raise_if_refused()
         context = context_read.result()
         balance = balance_read.result()
         conversation_id, new_conversation, history = context
@@ -150,14 +160,20 @@ class Preparation:
             cache_key, cached = await self._cached(turn, org, route, system, messages)
         hold = Hold(new_id())
         if cached is None:
-            route, hold = await self._charges.hold(
-                identity=identity,
-                route=route,
-                settings=org,
-                balance=balance,
-                charge_id=hold.charge_id,
-                cheaper=lambda left: self._cheaper(route_request, org, route, left),
-            )
+            try:
+                route, hold = await self._charges.hold(
+                    identity=identity,
+                    route=route,
+                    settings=org,
+                    balance=balance,
+                    charge_id=hold.charge_id,
+                    cheaper=lambda left: self._cheaper(route_request, org, route, left),
+                )
+            except (PaymentRequired, SpendCapReached) as refused:
+                # 402 or the spend cap's 429: refused before the stream, nothing consumed.
+                reason = {"reason": refused.code}
+                emit_metric("GuardRefusals", MetricUnit.Count, 1, {}, reason)
+                raise
         return PreparedChat(
             turn=turn,
             org=org,

@@ -15,14 +15,13 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 
 from parley.chat.events import Guarded
-from parley.config import get_settings
 from parley.guardrails.guard import SafetyPlan
 from parley.guardrails.resources import country_for
 from parley.guardrails.safe_reply import SAFETY_SYSTEM_PROMPT, helper_footer, safe_reply
-from parley.telemetry import logger
+from parley.telemetry import emit_metric, logger
 
 if TYPE_CHECKING:
     from parley.chat.turn import ChatTurn, PreparedChat
@@ -168,9 +167,7 @@ def _emit_metrics(decision: Decision) -> None:
 
 
 def _metric(name: str, unit: MetricUnit, value: float, **dimensions: str) -> None:
-    # One metric per EMF document (single_metric): the process-wide ``metrics`` object is
-    # shared by concurrent requests, and a decision must not mix into their dimensions.
-    namespace = get_settings().metrics_namespace
-    with single_metric(name=name, unit=unit, value=value, namespace=namespace) as metric:
-        for key, dimension in dimensions.items():
-            metric.add_dimension(name=key, value=dimension)
+    # One metric per EMF document: the process-wide ``metrics`` object is shared by
+    # concurrent requests, and a decision must not mix into their dimensions. ``service`` is
+    # always among the dimensions, which the GuardrailFailSafe alarm names exactly.
+    emit_metric(name, unit, value, dimensions)

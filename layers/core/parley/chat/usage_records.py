@@ -14,6 +14,13 @@ import anyio.to_thread
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from parley.errors import ParleyError
+from parley.metrics_catalog import (
+    CHAT_USAGE_DIMENSION_SETS,
+    OTHER,
+    bounded_error_code,
+    bounded_route,
+    metric_named,
+)
 from parley.telemetry import logger
 
 if TYPE_CHECKING:
@@ -52,8 +59,15 @@ class Accounting:
         await asyncio.gather(*(self.record(event) for event in events))
 
     def _flush_metrics(self, event: UsageEvent) -> None:
-        metrics = EphemeralMetrics(namespace=self._namespace, service=self._service)
-        metrics.add_dimension(name="model", value=event.model)
+        # Dimension values are bounded (parley.metrics_catalog): models and providers from the
+        # catalog, routes and error codes from fixed sets; never an org or a user.
+        dimensions = {
+            "endpoint": event.endpoint,
+            "provider": event.provider,
+            "model": event.model,
+            "route": bounded_route(event.route),
+        }
+        metrics = self._document(dimensions, CHAT_USAGE_DIMENSION_SETS)
         metrics.add_metric(name="ChatRequests", unit=MetricUnit.Count, value=1)
         metrics.add_metric(
             name="ChatFailures", unit=MetricUnit.Count, value=0 if event.success else 1
@@ -69,3 +83,25 @@ class Accounting:
         metrics.add_metric(name="FailoverCalls", unit=MetricUnit.Count, value=int(event.failover))
         metrics.add_metric(name="CacheHits", unit=MetricUnit.Count, value=int(event.cached))
         metrics.flush_metrics()
+        if not event.success:
+            # A document of its own: error_code is a dimension of this metric only.
+            dimensions = {
+                "provider": event.provider,
+                "error_code": bounded_error_code(event.error_code or OTHER),
+            }
+            errors = self._document(dimensions, metric_named("ChatErrors").dimension_sets)
+            errors.add_metric(name="ChatErrors", unit=MetricUnit.Count, value=1)
+            errors.flush_metrics()
+
+    def _document(
+        self, values: dict[str, str], dimension_sets: Sequence[Sequence[str]]
+    ) -> EphemeralMetrics:
+        """An EMF document with each of ``dimension_sets`` (names, ``service`` among them)."""
+        metrics = EphemeralMetrics(namespace=self._namespace, service=self._service)
+        values = {**values, "service": self._service}
+        first, *others = dimension_sets
+        for name in first:
+            metrics.add_dimension(name=name, value=values[name])
+        for names in others:
+            metrics.add_dimensions(**{name: values[name] for name in names})
+        return metrics

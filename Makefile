@@ -24,7 +24,7 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_VERSION := 1.170.0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help dev test lint unit bench build deploy lock clean redis-server node chromium sam vendor-charts
+.PHONY: help dev test lint unit bench build deploy dashboard lock clean redis-server node chromium sam vendor-charts
 
 help:
 	@echo "make dev     set up and run the local server (http://127.0.0.1:8000)"
@@ -32,6 +32,7 @@ help:
 	@echo "make bench   run the benchmarks in bench/ (results in bench/results/, ~6 minutes)"
 	@echo "make build   sam build"
 	@echo "make deploy  sam build, then sam deploy --guided"
+	@echo "make dashboard  render infra/dashboard.json into template.yaml's OperationsDashboard"
 	@echo "make lock    re-resolve layers/core/requirements.txt from requirements.in"
 	@echo "make vendor-charts  refresh the dashboard's vendored Chart.js from npm (CHART_JS_VERSION)"
 
@@ -100,7 +101,12 @@ bench: $(STAMP)
 	$(BIN)/python bench/guardrail_prefilter.py
 
 build: $(SAM)
+	$(PYTHON) infra/render_dashboard.py --check
 	$(SAM) build
+
+# The CloudWatch dashboard is kept as infra/dashboard.json; the template holds its rendering.
+dashboard:
+	$(PYTHON) infra/render_dashboard.py
 
 deploy: build
 	$(SAM) deploy --guided

@@ -227,6 +227,17 @@ class Settings(BaseSettings):
         description="How long a feedback submission's first record answers its retries.",
     )
 
+    # Operations: where alerts go (template.yaml's AlertsTopic, the Slack forwarder).
+    alerts_topic_arn: str | None = Field(
+        default=None, description="SNS topic the regression alerts are published to."
+    )
+    dashboard_url: str | None = Field(
+        default=None, description="Console URL of the CloudWatch dashboard, linked from alerts."
+    )
+    slack_webhook_url: SecretStr | None = Field(
+        default=None, description="Slack incoming-webhook URL the Slack forwarder posts to."
+    )
+
     @field_validator("jwt_algorithms", mode="before")
     @classmethod
     def _split_algorithms(cls, value: object) -> object:

@@ -56,9 +56,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from parley.errors import ParleyError
 from parley.routing.health import HealthWindow, Tally
-from parley.telemetry import logger
+from parley.telemetry import emit_metric, logger
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -283,6 +285,9 @@ class CircuitBreaker:
             ttl_seconds=self._policy.open_seconds + self._policy.window_seconds,
         )
         self._remember(model, until)
+        # Each open period once, by the environment that opened it; the model is the
+        # catalog's, so the dimension stays bounded.
+        emit_metric("BreakerOpens", MetricUnit.Count, 1, {}, {"model": model})
         try:
             await self._store.increment(self._trips_key(model, self._hour()), TRIPS_KEEP_SECONDS)
         except ParleyError as exc:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Path, Query
+from starlette.convertors import Convertor, register_url_convertor
 
 from parley.errors import NotFound
 from parley.http.auth import OperationsManager, Operator
@@ -18,6 +19,23 @@ from parley.operations.health.view import health_document
 __all__ = ["router"]
 
 router = APIRouter(tags=["health"])
+
+
+class _AnyName(Convertor[str]):
+    """A path segment that may hold "/" (catalog names may) and any other character, even a
+    newline, which Starlette's ``path`` (``.*``) does not match: a route that does not match
+    is a 404 before the token is checked, and every request without a token must be 401."""
+
+    regex = r"[\s\S]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("model_name", _AnyName())
 
 Hour = Annotated[
     str | None,
@@ -47,7 +65,7 @@ async def providers(health: Health, identity: Operator, *, hour: Hour = None) ->
     return await anyio.to_thread.run_sync(read)
 
 
-@router.post("/v1/health/providers/{model:path}/reset")
+@router.post("/v1/health/providers/{model:model_name}/reset")
 async def reset(health: Health, identity: OperationsManager, model: ModelName) -> dict[str, Any]:
     """Close the model's circuit, forget its failure window, count its health from now on;
     audited with the caller's user and org. 404 for a model not in the catalog."""

@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 # Every scope a route checks: a token with all of them reaches every handler.
-ALL_SCOPES = "analytics:view users:manage org:manage"
+ALL_SCOPES = "analytics:view users:manage org:manage ops:view ops:manage"
 # Unset, so only the offline `local` model has a key: nothing leaves the machine.
 PROVIDER_KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY")
 # 5xx a client may see when a dependency Parley cannot fix fails (a model without a key: 503).

@@ -325,6 +325,13 @@ async def test_models_lists_the_catalog_and_the_virtual_models(chat: MemoryChat)
     assert models["m-openai"]["parley"]["available"] is True
     assert models["m-nokey"]["parley"]["available"] is False
     assert models["m-anthropic"]["owned_by"] == "anthropic"
+    # Each catalog model says what it takes beyond text (the test catalog declares nothing).
+    assert models["local"]["parley"]["capabilities"] == {
+        "tools": False,
+        "vision": [],
+        "json_schema": False,
+    }
+    assert models["m-openai"]["parley"]["max_output_tokens"] == 4096
 
 
 def _owner(user: str) -> Identity:

@@ -9,7 +9,13 @@ import pytest
 
 from parley.errors import ConfigurationError
 from parley.providers.base import ChatMessage, Finish, GenerationRequest, TextDelta, Usage
-from parley.providers.catalog import DEFAULT_CATALOG, Catalog, ModelSpec, load_catalog
+from parley.providers.catalog import (
+    DEFAULT_CATALOG,
+    Capabilities,
+    Catalog,
+    ModelSpec,
+    load_catalog,
+)
 from parley.providers.errors import retry_after_seconds
 from parley.providers.keys import ApiKeys
 from parley.providers.local import LocalProvider
@@ -39,6 +45,27 @@ def test_the_shipped_catalog_loads_and_covers_every_provider() -> None:
     catalog = load_catalog(DEFAULT_CATALOG)
     assert {s.provider for s in catalog.models} >= {"openai", "anthropic", "gemini", "local"}
     assert catalog.get(catalog.default_model) is not None
+
+
+def test_the_shipped_models_declare_their_capabilities() -> None:
+    catalog = load_catalog(DEFAULT_CATALOG)
+    for model in catalog.models:
+        capabilities = model.capabilities
+        if model.provider == "local":
+            # The offline model answers text only: it claims nothing more.
+            assert capabilities == Capabilities()
+            continue
+        assert capabilities.tools, model.name
+        assert capabilities.json_schema, model.name
+        assert {"image/png", "image/jpeg"} <= set(capabilities.vision), model.name
+    # A model that says nothing claims nothing; vision takes image media types only.
+    assert spec("plain").capabilities.as_json() == {
+        "tools": False,
+        "vision": [],
+        "json_schema": False,
+    }
+    with pytest.raises(ValueError, match="image media types"):
+        spec("odd", capabilities={"vision": ["application/pdf"]})
 
 
 def test_cost_comes_from_the_catalog_prices() -> None:

@@ -35,7 +35,15 @@ from parley.validation import problems, summary
 if TYPE_CHECKING:
     from parley.providers.usage import Usage
 
-__all__ = ["DEFAULT_CATALOG", "ROUTES", "Catalog", "CatalogRouting", "ModelSpec", "load_catalog"]
+__all__ = [
+    "DEFAULT_CATALOG",
+    "ROUTES",
+    "Capabilities",
+    "Catalog",
+    "CatalogRouting",
+    "ModelSpec",
+    "load_catalog",
+]
 
 DEFAULT_CATALOG = Path(__file__).with_name("models.yaml")
 
@@ -45,6 +53,28 @@ TIER_ORDER: dict[str, int] = {"light": 0, "standard": 1, "heavy": 2}
 # The routes a chain can be configured for: the three tiers, long prompts and the two modes
 # that do not go by tier.
 ROUTES = ("light", "standard", "heavy", "long_context", "cheap", "smart")
+
+
+class Capabilities(BaseModel):
+    """What a model can take beyond text: function calling (``tools``), images (``vision``:
+    the media types it accepts; empty, none) and output held to a JSON schema
+    (``json_schema``). A catalog entry that says nothing claims nothing."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tools: bool = False
+    vision: tuple[str, ...] = Field(default=(), max_length=20)
+    json_schema: bool = False
+
+    @model_validator(mode="after")
+    def _media_types(self) -> Capabilities:
+        bad = [kind for kind in self.vision if not kind.startswith("image/")]
+        if bad:
+            raise ValueError(f"vision takes image media types, not {bad}")
+        return self
+
+    def as_json(self) -> dict[str, object]:
+        return {"tools": self.tools, "vision": list(self.vision), "json_schema": self.json_schema}
 
 
 class ModelSpec(BaseModel):
@@ -60,6 +90,7 @@ class ModelSpec(BaseModel):
     input_price_per_mtok: float = Field(ge=0)
     output_price_per_mtok: float = Field(ge=0)
     max_output_tokens: int = Field(default=4096, gt=0)
+    capabilities: Capabilities = Capabilities()
 
     @model_validator(mode="after")
     def _compatible_needs_a_url(self) -> ModelSpec:

@@ -189,6 +189,8 @@ async def list_models(chat: Chat, identity: CurrentIdentity) -> dict[str, Any]:
                     "context_window": spec.context_window,
                     "input_price_per_mtok": spec.input_price_per_mtok,
                     "output_price_per_mtok": spec.output_price_per_mtok,
+                    "max_output_tokens": spec.max_output_tokens,
+                    "capabilities": spec.capabilities.as_json(),
                 },
             }
         )

@@ -41,10 +41,32 @@ class Script:
     # JSON that decodes, in a shape the provider's API never sends (a string where an object
     # belongs): the adapter must see a malformed stream, not trip over it.
     misshapen_after: int | None = None
+    # Functions the model calls after its text, in the provider's own tool-call format; the
+    # finish reason is then the provider's word for "tool calls" (see ``Reply.tool_events``).
+    tool_calls: list[FakeToolCall] = field(default_factory=list)
+    # A tool call cut off inside its arguments: the connection drops after this many of the
+    # first call's argument fragments (the stream's text, if any, was sent whole).
+    cut_in_tool_call: int | None = None
 
     @property
     def text(self) -> str:
         return "".join(self.chunks)
+
+
+@dataclass(frozen=True)
+class FakeToolCall:
+    """A function call the fake model makes; ``arguments`` is sent as the provider sends it
+    (JSON text in fragments for OpenAI and Anthropic, an object for Gemini)."""
+
+    name: str
+    arguments: dict[str, Any]
+    id: str = ""
+
+    def fragments(self, count: int = 3) -> list[str]:
+        """The arguments' JSON text in ``count`` pieces, as streaming providers split it."""
+        text = json.dumps(self.arguments, separators=(",", ":"))
+        size = max(1, -(-len(text) // count))
+        return [text[i : i + size] for i in range(0, len(text), size)] or [""]
 
 
 @dataclass(frozen=True)
@@ -98,13 +120,19 @@ class Reply(ABC):
     @property
     def finish_reason(self) -> str:
         """The script's provider-neutral finish reason in this provider's words."""
+        reason = self.script.finish_reason
+        if self.script.tool_calls and reason == "stop":
+            reason = "tool_calls"  # each provider's word for it is in its finish_reasons
         try:
-            return self.finish_reasons[self.script.finish_reason]
+            return self.finish_reasons[reason]
         except KeyError:
             known = ", ".join(sorted(self.finish_reasons))
-            raise ValueError(
-                f"finish_reason {self.script.finish_reason!r} is not one of {known}"
-            ) from None
+            raise ValueError(f"finish_reason {reason!r} is not one of {known}") from None
+
+    def refusal(self) -> tuple[int, dict[str, Any]] | None:
+        """The status and body the real API answers a request of this shape with, when it
+        refuses it (a tool result without its call, say); None when it takes it."""
+        return None
 
     @abstractmethod
     def head(self) -> list[bytes]:
@@ -117,6 +145,12 @@ class Reply(ABC):
     @abstractmethod
     def tail(self) -> list[bytes]:
         """Events after the last delta: finish reason, usage and the end-of-stream marker."""
+
+    @abstractmethod
+    def tool_events(self, cut_after: int | None = None) -> list[bytes]:
+        """The script's tool calls as the provider streams them, after the text and before
+        ``tail``; with ``cut_after``, only the first call's opening and that many of its
+        argument fragments (the stream is then dropped)."""
 
     @abstractmethod
     def in_band_error(self) -> bytes:

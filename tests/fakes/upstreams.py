@@ -27,7 +27,7 @@ from starlette.routing import Route
 from tests.fakes.anthropic_wire import AnthropicReply
 from tests.fakes.gemini_wire import GeminiReply
 from tests.fakes.openai_wire import OpenAIReply
-from tests.fakes.scripts import RecordedRequest, Reply, Script, ScriptBook
+from tests.fakes.scripts import FakeToolCall, RecordedRequest, Reply, Script, ScriptBook
 from tests.support.servers import free_port, wait_until
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from starlette.requests import Request
 
-__all__ = ["FakeUpstream", "RecordedRequest", "Script"]
+__all__ = ["FakeToolCall", "FakeUpstream", "RecordedRequest", "Script"]
 
 
 class DroppedConnection(Exception):
@@ -174,6 +174,10 @@ class FakeUpstream:
             if script.retry_after is not None:
                 headers["Retry-After"] = f"{script.retry_after:g}"
             return JSONResponse(reply.error(script.http_status), script.http_status, headers)
+        refused = reply.refusal()
+        if refused is not None:
+            status, refusal = refused
+            return JSONResponse(refusal, status_code=status)
         if not stream:
             pause = script.first_chunk_delay + script.chunk_delay * max(0, len(script.chunks) - 1)
             if script.stall_after is not None:
@@ -218,6 +222,12 @@ class FakeUpstream:
                 break
             await self._pause(script.first_chunk_delay if sent == 0 else script.chunk_delay)
             yield reply.delta(chunks[sent])
+        if script.cut_in_tool_call is not None:
+            for event in reply.tool_events(cut_after=script.cut_in_tool_call):
+                yield event
+            raise DroppedConnection("cut inside a tool call's arguments")
+        for event in reply.tool_events():
+            yield event
         for event in reply.tail():
             yield event
 

@@ -183,7 +183,7 @@ async def test_another_users_conversation_is_404_before_any_upstream_call(
         (b'{"message": "hi", "temperature": 9}', 422, "invalid_request"),
         (b'{"message": "hi", "model": "no-such-model"}', 422, "invalid_request"),
         (b'{"message": "hi", "model": "m-nokey"}', 503, "model_not_configured"),
-        (json.dumps({"message": "x" * 2_000_000}).encode(), 413, "payload_too_large"),
+        (json.dumps({"message": "x" * 7_000_000}).encode(), 413, "payload_too_large"),
         (json.dumps({"message": "x" * 40_000}).encode(), 422, "invalid_request"),
     ],
 )

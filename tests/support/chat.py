@@ -43,6 +43,12 @@ PROVIDERS = {
 
 
 ROUTES = ("light", "standard", "heavy", "long_context", "cheap", "smart")
+# What the fake upstreams' models declare: everything the three providers' models take.
+FULL_CAPABILITIES = {
+    "tools": True,
+    "vision": ["image/png", "image/jpeg", "image/gif", "image/webp"],
+    "json_schema": True,
+}
 # Unless a test asks for failover, every route has one model: a failure is then the client's.
 SINGLE_MODEL_ROUTING = {route: ["m-openai"] for route in ROUTES}
 
@@ -77,6 +83,7 @@ def write_catalog(
             "context_window": 100_000,
             "input_price_per_mtok": 2.0,
             "output_price_per_mtok": 10.0,
+            "capabilities": FULL_CAPABILITIES,
         }
         for name, provider in PROVIDERS.items()
     ]
@@ -116,6 +123,7 @@ def write_catalog(
                 "context_window": 100_000,
                 "input_price_per_mtok": 3.0,
                 "output_price_per_mtok": 15.0,
+                "capabilities": FULL_CAPABILITIES,
             }
         )
     for model in models:

@@ -78,8 +78,9 @@ class Settings(BaseSettings):
     cors_origins: str = Field(
         default="*", description="Comma-separated origins allowed by CORS (`*` for any)."
     )
+    # Lambda's own limit on a request's payload (6 MB): images come inline as data: URLs.
     max_body_bytes: int = Field(
-        default=1_048_576, gt=0, description="Largest request body accepted; larger is 413."
+        default=6_291_456, gt=0, description="Largest request body accepted; larger is 413."
     )
 
     # DynamoDB. The endpoint comes from the AWS SDK's own AWS_ENDPOINT_URL_DYNAMODB.
@@ -169,6 +170,13 @@ class Settings(BaseSettings):
     )
     max_message_chars: int = Field(
         default=32_000, gt=0, description="Longest chat message accepted; longer is 422."
+    )
+    # Anthropic's per-image limit, the smallest of the providers': any of them takes the image.
+    max_image_bytes: int = Field(
+        default=5_242_880, gt=0, description="Largest image (decoded) accepted; larger is 413."
+    )
+    max_images: int = Field(
+        default=20, gt=0, description="Most images in one request; more is 422."
     )
     stream_heartbeat_seconds: float = Field(
         default=15.0, gt=0, description="Idle interval after which a stream sends `: ping`."

@@ -70,6 +70,7 @@ ERROR_CODES = frozenset(
         "upstream_rate_limited",
         "upstream_rejected",
         "upstream_stream_error",
+        "invalid_model_output",
         "upstream_timeout",
         "upstream_unavailable",
     }

@@ -8,8 +8,20 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from parley.errors import ParleyError
+    from parley.providers.base import ToolCall
 
-__all__ = ["ChatEvent", "ClientGone", "Done", "Failed", "Guarded", "Meta", "Switched", "Token"]
+__all__ = [
+    "ChatEvent",
+    "ClientGone",
+    "Done",
+    "Failed",
+    "Guarded",
+    "Meta",
+    "Partial",
+    "Switched",
+    "Token",
+    "ToolCalled",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +41,23 @@ class Meta:
 @dataclass(frozen=True, slots=True)
 class Token:
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCalled:
+    """The model asks the client to call a function: the ``index``-th call of this answer,
+    whole (its arguments checked to be a JSON object)."""
+
+    index: int
+    call: ToolCall
+
+
+@dataclass(frozen=True, slots=True)
+class Partial:
+    """A structured answer taking shape: the JSON parsed so far (the native stream's
+    ``partial`` event). Progress only: the answer is the tokens that follow, once checked."""
+
+    value: Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +106,7 @@ class Failed:
     error: ParleyError
 
 
-ChatEvent = Meta | Guarded | Token | Switched | Done | Failed
+ChatEvent = Meta | Guarded | Token | ToolCalled | Partial | Switched | Done | Failed
 
 
 class ClientGone(Exception):

@@ -72,6 +72,7 @@ class RequestFacts:
     latency_ms: float
     panel: str | None = None  # the preference panel smart defaults found (stream only)
     learned_defaults: bool = False  # they held a learned value (stream only)
+    images: int = 0  # images the request sent the model
 
 
 def summarise(
@@ -239,6 +240,7 @@ def _usage_event(
         panel=facts.panel,
         route_reason=route.reason,
         learned_defaults=facts.learned_defaults and attempt == 0,
+        images=facts.images,
     )
 
 

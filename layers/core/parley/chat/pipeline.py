@@ -25,7 +25,7 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from parley.chat.events import ClientGone, Done, Failed, Meta, Switched, Token
+from parley.chat.events import ClientGone, Done, Failed, Meta, Partial, Switched, Token, ToolCalled
 from parley.chat.outcome import (
     RequestFacts,
     replaced_by_guardrail,
@@ -33,12 +33,13 @@ from parley.chat.outcome import (
     with_classifier_call,
     with_guardrail_mark,
 )
+from parley.chat.partials import PartialObjects
 from parley.chat.response_cache import CachedAnswer
 from parley.chat.restream import pieces
 from parley.chat.safety import decision_record
 from parley.errors import ParleyError
-from parley.providers.base import ChatMessage, TextDelta
-from parley.routing.attempts import Switch
+from parley.providers.base import ChatMessage, TextDelta, ToolCall
+from parley.routing.attempts import Held, Switch
 from parley.telemetry import logger
 
 if TYPE_CHECKING:
@@ -72,6 +73,8 @@ class _Progress:
     done: Done | None = None
     check: SafetyCheck | None = None  # a flagged message's decision, being made
     decision: Decision | None = None  # once known (before the first token)
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    partials: PartialObjects = field(default_factory=PartialObjects)
 
 
 class ChatService:
@@ -286,11 +289,17 @@ class ChatService:
         stream = self._failover.stream(prepared.route, prepared.request, progress.attempts)
         async with aclosing(stream) as events:
             async for event in events:
-                if isinstance(event, TextDelta):
+                if isinstance(event, TextDelta | ToolCall):
                     if progress.check is not None and progress.decision is None:
                         await self._gate(prepared, emit, progress)
-                    await self._token(prepared, event.text, emit, progress, user_write)
+                    if isinstance(event, ToolCall):
+                        await self._tool_call(prepared, event, emit, progress, user_write)
+                    else:
+                        await self._token(prepared, event.text, emit, progress, user_write)
+                elif isinstance(event, Held):
+                    await self._held(prepared, event.text, emit, progress)
                 elif isinstance(event, Switch):
+                    progress.partials.restart()
                     await emit(
                         Switched(
                             source={"provider": event.source.provider, "model": event.source.name},
@@ -332,6 +341,34 @@ class ChatService:
         progress.produced.append(text)
         await emit(Token(text))
 
+    async def _tool_call(
+        self,
+        prepared: PreparedChat,
+        call: ToolCall,
+        emit: Emit,
+        progress: _Progress,
+        user_write: asyncio.Task[None] | None,
+    ) -> None:
+        if progress.ttft_ms is None:
+            if user_write is not None:
+                await user_write  # never answer a message that was not stored
+            progress.ttft_ms = _elapsed_ms(prepared.turn.started)
+        progress.tool_calls.append(call)
+        await emit(ToolCalled(len(progress.tool_calls) - 1, call))
+
+    async def _held(
+        self, prepared: PreparedChat, text: str, emit: Emit, progress: _Progress
+    ) -> None:
+        """A structured answer being written: on the native stream, the object so far
+        (throttled), never before a flagged message's verdict (no model text goes out
+        before it)."""
+        if prepared.turn.endpoint != "stream":
+            return
+        judged = progress.check is None or progress.decision is not None
+        due, value = progress.partials.add(text, may_send=judged)
+        if due:
+            await emit(Partial(value))
+
     async def _settle_or_fail(
         self, prepared: PreparedChat, progress: _Progress, user_write: asyncio.Task[None] | None
     ) -> None:
@@ -359,6 +396,7 @@ class ChatService:
             latency_ms=latency_ms,
             panel=_panel(prepared),
             learned_defaults=_learned_defaults(prepared),
+            images=prepared.request.image_count,
         )
         outcome = summarise(
             facts,

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from parley.budget.spend import SpendCapReached
 from parley.chat.billing import Hold
+from parley.chat.images import check_image_limits, image_reference
 from parley.chat.rate_rules import rate_rules
 from parley.chat.response_cache import ResponseCache
 from parley.chat.turn import PreparedChat
@@ -28,9 +30,10 @@ from parley.metrics_catalog import OTHER
 from parley.panels import PanelRegistry
 from parley.preferences.smart import EMPTY_SMART_DEFAULTS, SmartDefaults
 from parley.providers.base import ChatMessage, GenerationRequest
-from parley.providers.tokens import estimate_tokens
+from parley.providers.tokens import IMAGE_TOKENS, estimate_tokens
 from parley.routing.analysis import analyse
 from parley.routing.chains import Chains, org_chains
+from parley.routing.needs import Needs
 from parley.routing.plan import RouteRequest, plan_route
 from parley.telemetry import emit_metric
 from parley.validation import summary
@@ -89,6 +92,11 @@ class Preparation:
         limit = self._settings.max_message_chars
         if len(turn.message) > limit:
             raise ValidationFailed(f"message: at most {limit} characters")
+        check_image_limits(
+            [*turn.images, *(image for m in turn.history or () for image in m.images)],
+            max_images=self._settings.max_images,
+            max_bytes=self._settings.max_image_bytes,
+        )
         org = await self._orgs.get(turn.identity.org_id)
         _check_choices(turn, org)
         # Started now and not waited for here: the stream's meta waits for it while the
@@ -137,23 +145,25 @@ class Preparation:
             system = self._safety.system_prompt(system, safety)
         prompt = turn.message + turn.prompt_suffix
         earlier = [m.content for m in history]
+        messages = [*history, ChatMessage("user", prompt, images=turn.images), *turn.followups]
         route_request = RouteRequest(
             mode=turn.mode or org.default_mode,
             analysis=analyse(
                 turn.message,
                 history=earlier,
                 attachments=turn.attachments,
-                tools=turn.tools,
+                tools=turn.uses_tools,
+                images=turn.image_count,
             ),
-            prompt_tokens=estimate_tokens(system, earlier, prompt),
+            prompt_tokens=_prompt_tokens(turn, system, messages),
             model=turn.model,
             max_tokens=turn.max_tokens,
             balance_tokens=balance,
+            needs=Needs.of(messages, tools=turn.tools, response_schema=turn.response_schema),
         )
         route = self._route(route_request, org)
         if self._learned is not None:
             route = self._learned.apply(route, org_id=identity.org_id, org=org)
-        messages = [*history, ChatMessage("user", prompt)]
         cache_key, cached = None, None
         if safety is None or not safety.screening.flagged:
             # A flagged message is judged every time: no stored answer may skip its verdict.
@@ -188,6 +198,11 @@ class Preparation:
                 system=system,
                 max_tokens=route.max_tokens,
                 temperature=turn.temperature,
+                json_object=turn.json_object,
+                tools=turn.tools,
+                tool_choice=turn.tool_choice,
+                parallel_tool_calls=turn.parallel_tool_calls,
+                response_schema=turn.response_schema,
             ),
             hold=hold,
             cache_key=cache_key,
@@ -287,8 +302,50 @@ class Preparation:
             messages=[(m.role, m.content) for m in messages],
             max_tokens=route.max_tokens,
             temperature=turn.temperature,
+            extra=_cache_extra(turn, messages),
         )
         return key, await self._cache.get(key)
+
+
+def _prompt_tokens(turn: ChatTurn, system: str, messages: list[ChatMessage]) -> int:
+    """About how many tokens the prompt is: its text, the tools' definitions, the calls in
+    the conversation and its images."""
+    texts = [m.content for m in messages]
+    texts += [call.arguments for m in messages for call in m.tool_calls]
+    texts += [json.dumps(dataclasses.asdict(tool)) for tool in turn.tools]
+    images = sum(len(m.images) for m in messages)
+    return estimate_tokens(system, texts) + IMAGE_TOKENS * images
+
+
+def _cache_extra(turn: ChatTurn, messages: list[ChatMessage]) -> dict[str, Any]:
+    """What decides the answer beyond the messages' text (``ResponseCache.key_for``): empty
+    for a plain text request, whose key then stays what it always was."""
+    extra: dict[str, Any] = {}
+    if turn.tools:
+        extra["tools"] = [dataclasses.asdict(tool) for tool in turn.tools]
+    if turn.tool_choice is not None:
+        extra["tool_choice"] = dataclasses.asdict(turn.tool_choice)
+    if turn.parallel_tool_calls is not None:
+        extra["parallel_tool_calls"] = turn.parallel_tool_calls
+    if turn.response_schema is not None:
+        extra["response_schema"] = dataclasses.asdict(turn.response_schema)
+    if turn.json_object:
+        extra["json_object"] = True
+    parts = [_message_parts(message) for message in messages]
+    if any(parts):
+        extra["message_parts"] = parts
+    return extra
+
+
+def _message_parts(message: ChatMessage) -> dict[str, Any]:
+    parts: dict[str, Any] = {}
+    if message.images:
+        parts["images"] = [image_reference(image) for image in message.images]
+    if message.tool_calls:
+        parts["tool_calls"] = [dataclasses.asdict(call) for call in message.tool_calls]
+    if message.tool_call_id is not None:
+        parts["tool_call_id"] = message.tool_call_id
+    return parts
 
 
 def _check_choices(turn: ChatTurn, org: OrgSettings) -> None:

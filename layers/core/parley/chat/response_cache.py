@@ -27,7 +27,7 @@ from parley.errors import ParleyError
 from parley.telemetry import logger
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from parley.hot.base import HotStore
 
@@ -115,23 +115,30 @@ class ResponseCache:
         messages: Sequence[tuple[str, str]],
         max_tokens: int,
         temperature: float | None,
+        extra: Mapping[str, Any] | None = None,
     ) -> str:
         """The hot-store key of this request's answer.
 
         ``model`` is whatever names the answering model at lookup time: a concrete catalog name,
         or a virtual one (``auto``) when the lookup happens before routing. ``messages`` are
-        ``(role, content)`` pairs, history included, in order."""
+        ``(role, content)`` pairs, history included, in order. ``extra`` is whatever else
+        decides the answer (the tools offered and how they may be chosen, the response
+        schema, the messages' images and tool calls), JSON; a plain text request has none,
+        and its key is what it always was."""
+        inputs: dict[str, Any] = {
+            "v": _KEY_VERSION,
+            "org": org_id,
+            "model": model,
+            "system": system,
+            "messages": [[role, content] for role, content in messages],
+            "max_tokens": max_tokens,
+            # 0 and 0.0 are the same temperature; JSON would spell them differently.
+            "temperature": None if temperature is None else float(temperature),
+        }
+        if extra:
+            inputs["extra"] = extra
         canonical = json.dumps(
-            {
-                "v": _KEY_VERSION,
-                "org": org_id,
-                "model": model,
-                "system": system,
-                "messages": [[role, content] for role, content in messages],
-                "max_tokens": max_tokens,
-                # 0 and 0.0 are the same temperature; JSON would spell them differently.
-                "temperature": None if temperature is None else float(temperature),
-            },
+            inputs,
             ensure_ascii=False,
             separators=(",", ":"),
             sort_keys=True,

@@ -17,7 +17,14 @@ if TYPE_CHECKING:
     from parley.chat.response_cache import CachedAnswer
     from parley.guardrails.guard import SafetyPlan
     from parley.orgs.settings import Mode, OrgSettings
-    from parley.providers.base import ChatMessage, GenerationRequest
+    from parley.providers.base import (
+        ChatMessage,
+        GenerationRequest,
+        ImagePart,
+        ResponseSchema,
+        ToolChoice,
+        ToolSpec,
+    )
     from parley.routing.analysis import AttachmentInfo
     from parley.routing.plan import Route
     from parley.state.usage import Endpoint
@@ -45,7 +52,15 @@ class ChatTurn:
     max_tokens: int | None = None
     prompt_suffix: str = ""  # attachment text, sent to the model after the message
     attachments: tuple[AttachmentInfo, ...] = ()
-    tools: bool = False  # the request carries tools or functions (routing reads it)
+    images: tuple[ImagePart, ...] = ()  # the message's images
+    # After the message (OpenAI-compatible calls): the assistant's tool calls and the results
+    # the client is answering them with.
+    followups: tuple[ChatMessage, ...] = ()
+    tools: tuple[ToolSpec, ...] = ()  # functions the model may call
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    response_schema: ResponseSchema | None = None  # the schema the answer must follow
+    json_object: bool = False  # the answer must be one JSON object (any schema implies it)
     cache: bool = False  # the client marked the request cacheable
     locale: str | None = None  # the user's locale (BCP 47): whose crisis lines to give
     metadata: dict[str, Any] = field(default_factory=dict)  # stored with the user's message
@@ -54,6 +69,16 @@ class ChatTurn:
     @property
     def stores(self) -> bool:
         return self.history is None
+
+    @property
+    def uses_tools(self) -> bool:
+        """Function-calling work: tools offered, or a conversation that already called some."""
+        earlier = (*(self.history or ()), *self.followups)
+        return bool(self.tools) or any(m.role == "tool" or m.tool_calls for m in earlier)
+
+    @property
+    def image_count(self) -> int:
+        return len(self.images) + sum(len(m.images) for m in self.history or ())
 
     @property
     def requested_panel(self) -> str | None:

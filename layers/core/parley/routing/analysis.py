@@ -52,15 +52,18 @@ def analyse(
     history: Sequence[str] = (),
     attachments: Sequence[AttachmentInfo] = (),
     tools: bool = False,
+    images: int = 0,
 ) -> Analysis:
     """Analyse one chat request: the user's message, the earlier messages of the conversation
-    (their text), the attachments and whether the request carries tools or functions."""
+    (their text), the attachments, whether the request carries tools or functions (or
+    answers earlier calls) and how many images it holds."""
     context = RequestContext(
         history_messages=len(history),
         history_chars=sum(len(earlier) for earlier in history),
         attachments=len(attachments),
         attachment_chars=sum(max(0, attachment.size_chars) for attachment in attachments),
         tools=tools,
+        images=images,
     )
     text = read_text(message)
     scored = score_complexity(text, context)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from parley.providers.base import Finish, GenerationRequest
     from parley.providers.catalog import ModelSpec
 
-__all__ = ["Attempt", "Switch"]
+__all__ = ["Attempt", "Held", "Switch"]
 
 
 @dataclass
@@ -29,6 +29,7 @@ class Attempt:
     ended: float | None = None
     ttft_ms: float | None = None
     produced: list[str] = field(default_factory=list)
+    called: bool = False  # a tool call's fragment has arrived
     finish: Finish | None = None
     error: ParleyError | None = None
 
@@ -65,3 +66,13 @@ class Switch:
     target: ModelSpec
     reason: str  # the error code of the failure
     after_tokens: int  # token events the client had received when it broke
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """Text of an answer held back until it is checked whole (a structured answer): what the
+    model has written so far, for progress (the native stream's ``partial`` events), never
+    text the client is given as the answer. A ``Switch`` before the next ``Held`` means an
+    earlier attempt's held text was thrown away."""
+
+    text: str

@@ -22,11 +22,16 @@ cues, history or attachments never lower it. Why each signal counts and how much
   an argument, not a fact, which is what larger models are for.
 - Attachments (``ATTACHMENT_COUNT_WEIGHT`` 0.06 at 3 files, ``ATTACHMENT_SIZE_WEIGHT`` 0.14 on
   a log scale to 100,000 characters): more material to read and relate.
+- Images (``IMAGE_WEIGHT`` 0.40 for the first, ``MORE_IMAGES_WEIGHT`` 0.10 more at
+  ``IMAGE_COUNT_SATURATION`` 4): a heavy signal, since a question about a picture is a
+  reading task of its own whatever its words, so one image and a short question reach the
+  standard tier.
 - History (``HISTORY_COUNT_WEIGHT`` 0.08 at 20 earlier messages, ``HISTORY_SIZE_WEIGHT`` 0.08
   on a log scale to 50,000 characters): a long conversation is context to keep consistent.
 - Small talk: a message made only of greetings and pleasantries ("hi, how are you?", "hola,
-  ¿qué tal?", "thanks!") and sent without attachments is capped at ``SMALL_TALK_CAP`` 0.05,
-  however long the conversation: the reply is a pleasantry whatever came before.
+  ¿qué tal?", "thanks!") and sent without attachments or images is capped at
+  ``SMALL_TALK_CAP`` 0.05, however long the conversation: the reply is a pleasantry whatever
+  came before.
 
 Calibration, checked by the tests: small talk 0.0-0.1; a one-line factual question 0.1-0.3;
 a 100+ word technical question with code 0.5-0.75; a long multi-question request for
@@ -84,6 +89,10 @@ ATTACHMENT_COUNT_SATURATION = 3
 ATTACHMENT_SIZE_WEIGHT = 0.14
 ATTACHMENT_SIZE_SATURATION_CHARS = 100_000
 
+IMAGE_WEIGHT = 0.40
+MORE_IMAGES_WEIGHT = 0.10
+IMAGE_COUNT_SATURATION = 4
+
 HISTORY_COUNT_WEIGHT = 0.08
 HISTORY_COUNT_SATURATION = 20
 HISTORY_SIZE_WEIGHT = 0.08
@@ -113,13 +122,14 @@ class TextFeatures:
 
 @dataclass(frozen=True, slots=True)
 class RequestContext:
-    """What comes with the message: earlier turns, attachments, tools."""
+    """What comes with the message: earlier turns, attachments, tools, images."""
 
     history_messages: int = 0
     history_chars: int = 0
     attachments: int = 0
     attachment_chars: int = 0
     tools: bool = False
+    images: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +208,11 @@ def score_complexity(text: TextFeatures, context: RequestContext) -> Scored:
         )
         size = f" ({_chars(context.attachment_chars)})" if context.attachment_chars else ""
         signals.append(f"{_count(context.attachments, 'attachment')}{size}")
+    if context.images:
+        score += IMAGE_WEIGHT + MORE_IMAGES_WEIGHT * _linear(
+            context.images - 1, IMAGE_COUNT_SATURATION - 1
+        )
+        signals.append(_count(context.images, "image"))
     if context.history_messages:
         score += HISTORY_COUNT_WEIGHT * _linear(context.history_messages, HISTORY_COUNT_SATURATION)
         score += HISTORY_SIZE_WEIGHT * _log_scale(
@@ -207,7 +222,7 @@ def score_complexity(text: TextFeatures, context: RequestContext) -> Scored:
             f"history: {_count(context.history_messages, 'message')}"
             f" ({_chars(context.history_chars)})"
         )
-    if text.small_talk and not context.attachments:
+    if text.small_talk and not context.attachments and not context.images:
         score = min(score, SMALL_TALK_CAP)
         signals.append("small talk")
 

@@ -10,6 +10,14 @@ skipped without a call), stream from it, and on failure
   continue from where the text stopped, and yield a ``Switch`` just before the first token of
   the model that takes over, so the client can show the seam.
 
+What a request asked the answer's shape to be is checked before the client sees it
+(``parley.routing.output_check``): tool calls are held until the attempt is complete and each
+must have arguments that are a JSON object, and a structured answer (``response_format``) is
+held whole (yielded as ``Held`` progress) until it parses and follows its schema. A stream
+that breaks inside a tool call or a held answer has given the client nothing of it, so the
+next attempt starts that part again: it never resumes inside a call's arguments. An answer
+of the wrong shape is that model's failure (``OutputRejected``), and the chain goes on.
+
 Timeouts: ``first_token_timeout_seconds`` per attempt until its first token, then
 ``idle_timeout_seconds`` between tokens; no attempt starts once ``budget_seconds`` have passed
 without a token reaching the client; the whole answer is bounded by ``max_stream_seconds``.
@@ -24,27 +32,37 @@ its details; the client never gets an empty success.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from contextlib import aclosing
 from typing import TYPE_CHECKING
 
-from parley.providers.base import ChatMessage, GenerationRequest, TextDelta
+from parley.providers.base import (
+    ChatMessage,
+    Finish,
+    GenerationRequest,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+)
 from parley.providers.errors import ProviderError, ProviderTimeout, ProviderUnavailable
 from parley.providers.tokens import estimate_tokens
-from parley.routing.attempts import Attempt, Switch
+from parley.routing.attempts import Attempt, Held, Switch
+from parley.routing.output_check import OutputCheck
 from parley.routing.retry import RetryPolicy, counts_against_model
+from parley.routing.tool_calls import ToolCallAssembly
 from parley.text import is_valid_text, repair_text
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Awaitable, Callable
 
-    from parley.providers.base import Finish, StreamEvent
+    from parley.providers.base import StreamEvent
     from parley.providers.catalog import ModelSpec
     from parley.providers.registry import ProviderRegistry
     from parley.routing.breaker import CircuitBreaker, Permit
     from parley.routing.plan import Route
 
-__all__ = ["CONTINUE_PROMPT", "CircuitOpen", "Failover", "breaker_key"]
+__all__ = ["CONTINUE_PROMPT", "CircuitOpen", "Failover", "Output", "breaker_key"]
 
 CONTINUE_PROMPT = (
     "Your previous reply was cut off. Continue it from exactly where it stopped: do not "
@@ -53,6 +71,11 @@ CONTINUE_PROMPT = (
 # A continuation gets at least this many tokens, even when the cut answer used most of the
 # route's budget: ending a sentence is better than ending mid-word.
 _MIN_CONTINUATION_TOKENS = 64
+
+
+# What the engine yields, in order: text (or held progress) and switches, the tool calls,
+# then one Finish.
+Output = TextDelta | Held | ToolCall | Switch | Finish
 
 
 class CircuitOpen(ProviderUnavailable):
@@ -88,9 +111,10 @@ class Failover:
 
     async def stream(
         self, route: Route, request: GenerationRequest, attempts: list[Attempt]
-    ) -> AsyncGenerator[TextDelta | Switch | Finish, None]:
-        """Text deltas (and ``Switch``es) as the client should see them, then the last
-        attempt's ``Finish``. Raises the last ProviderError when every model failed."""
+    ) -> AsyncGenerator[Output, None]:
+        """Text deltas (and ``Switch``es, ``Held`` progress) as the client should see them,
+        the tool calls, then the last attempt's ``Finish``. Raises the last ProviderError
+        when every model failed."""
         run = _Run(self._policy, route, request)
         for spec in route.chain:
             if not run.may_start():
@@ -132,38 +156,32 @@ class Failover:
 
     async def _attempt(
         self, attempt: Attempt, run: _Run
-    ) -> AsyncGenerator[TextDelta | Switch, None]:
-        """One call: its text as it arrives, under the attempt's timeouts."""
+    ) -> AsyncGenerator[TextDelta | Held | ToolCall | Switch, None]:
+        """One call: its text as it arrives (held, when it is checked whole), then its tool
+        calls once it is complete and checked, under the attempt's timeouts."""
         spec = attempt.spec
         stream = self._registry.provider_for(spec).stream(spec, attempt.request)
         loop = asyncio.get_running_loop()
         first_by = min(loop.time() + self._policy.first_token_timeout_seconds, run.stream_by)
         if not run.delivered:
             first_by = min(first_by, run.first_token_by)
+        calls = ToolCallAssembly()
+        holds = run.check.holds_text
         async with aclosing(stream):
             while True:
                 deadline = first_by
-                if attempt.produced:
+                if attempt.produced or attempt.called:
                     deadline = min(loop.time() + self._policy.idle_timeout_seconds, run.stream_by)
                 event = await _next(stream, deadline, attempt, run)
                 if event is None:
                     break
                 if isinstance(event, TextDelta):
-                    if not event.text:
-                        continue
-                    # A model's text goes on to the client, the conversation and the next
-                    # model's prompt: text that cannot be encoded must not (a provider
-                    # decoding an escaped lone surrogate, say).
-                    if not is_valid_text(event.text):
-                        event = TextDelta(repair_text(event.text))
-                    if attempt.ttft_ms is None:
-                        attempt.ttft_ms = round((time.perf_counter() - attempt.started) * 1000, 2)
-                    switch = run.switch_to(spec)
-                    if switch is not None:
-                        yield switch
-                    attempt.produced.append(event.text)
-                    run.deliver(event.text)
-                    yield event
+                    for output in _on_text(event, attempt, run, holds=holds):
+                        yield output
+                elif isinstance(event, ToolCallDelta):
+                    _first_output(attempt)
+                    attempt.called = True
+                    calls.add(event)
                 else:
                     attempt.finish = event
         if attempt.finish is None:
@@ -172,6 +190,32 @@ class Failover:
                 provider=spec.provider,
                 model=spec.name,
             )
+        for released in self._released(attempt, run, calls):
+            yield released
+
+    def _released(
+        self, attempt: Attempt, run: _Run, calls: ToolCallAssembly
+    ) -> list[TextDelta | ToolCall | Switch]:
+        """What a complete attempt gives the client once checked: a held answer's text
+        (raising OutputRejected when it has the wrong shape), then its tool calls."""
+        spec = attempt.spec
+        released: list[TextDelta | ToolCall | Switch] = []
+        if run.check.holds_text:
+            text = "".join(attempt.produced)
+            checked = run.check.checked_text(text, spec)
+            pieces = attempt.produced if checked == text else [checked]
+            for piece in pieces:
+                run.deliver(piece)
+                released.append(TextDelta(piece))
+        made = calls.calls()
+        for call in made:
+            run.check.check_call(call, spec)
+        if made and not attempt.produced:
+            switch = run.switch_to(spec)  # an answer of calls only still names its model
+            if switch is not None:
+                released.insert(0, switch)
+        released.extend(made)
+        return released
 
     def _wait(self, retry: int, error: ProviderError, run: _Run) -> float | None:
         wait = self._policy.wait_before_retry(retry, error)
@@ -187,6 +231,7 @@ class _Run:
         self._policy = policy
         self._route = route
         self._request = request.with_valid_text()
+        self.check = OutputCheck(request)
         loop = asyncio.get_running_loop()
         self._loop = loop
         start = loop.time()
@@ -262,24 +307,49 @@ class _Run:
     def _request_for(self, spec: ModelSpec) -> GenerationRequest:
         budget = self._route.max_tokens
         if not self.delivered:
-            return GenerationRequest(
-                messages=self._request.messages,
-                system=self._request.system,
-                max_tokens=min(budget, spec.max_output_tokens),
-                temperature=self._request.temperature,
+            return dataclasses.replace(
+                self._request, max_tokens=min(budget, spec.max_output_tokens)
             )
         partial = "".join(self.delivered)
         left = max(_MIN_CONTINUATION_TOKENS, budget - estimate_tokens(partial))
-        return GenerationRequest(
+        return dataclasses.replace(
+            self._request,
             messages=[
                 *self._request.messages,
                 ChatMessage("assistant", partial),
                 ChatMessage("user", CONTINUE_PROMPT),
             ],
-            system=self._request.system,
             max_tokens=min(left, spec.max_output_tokens),
-            temperature=self._request.temperature,
         )
+
+
+def _on_text(
+    event: TextDelta, attempt: Attempt, run: _Run, *, holds: bool
+) -> list[TextDelta | Held | Switch]:
+    """What one text delta gives the client: the text (held, when the answer is checked
+    whole), after the seam of a switch when another model's stream broke before it."""
+    if not event.text:
+        return []
+    # A model's text goes on to the client, the conversation and the next model's prompt:
+    # text that cannot be encoded must not (a provider decoding an escaped lone surrogate).
+    text = event.text if is_valid_text(event.text) else repair_text(event.text)
+    _first_output(attempt)
+    outputs: list[TextDelta | Held | Switch] = []
+    switch = run.switch_to(attempt.spec)
+    if switch is not None:
+        outputs.append(switch)
+    attempt.produced.append(text)
+    if holds:
+        outputs.append(Held(text))
+    else:
+        run.deliver(text)
+        outputs.append(TextDelta(text))
+    return outputs
+
+
+def _first_output(attempt: Attempt) -> None:
+    if attempt.ttft_ms is None:
+        attempt.ttft_ms = round((time.perf_counter() - attempt.started) * 1000, 2)
 
 
 async def _next(

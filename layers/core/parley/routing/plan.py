@@ -18,11 +18,12 @@ The output budget is the request's ``max_tokens`` when it sets one, else the rou
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from parley.errors import ValidationFailed
 from parley.providers.errors import ProviderNotConfigured
+from parley.routing.needs import Needs, capability_unavailable
 
 if TYPE_CHECKING:
     from parley.orgs.settings import Mode, OrgSettings, TierSettings
@@ -45,6 +46,8 @@ class RouteRequest:
     model: str | None = None
     max_tokens: int | None = None
     balance_tokens: int | None = None  # None: the org is unmetered
+    # Capabilities beyond text: the chain's models without them are skipped.
+    needs: Needs = field(default_factory=Needs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +139,8 @@ class _Planner:
         chain = self._chains.starting_with(
             spec, fallbacks=self._settings.failover.named_models, needed_tokens=needed
         )
+        if self._request.needs.lacking(spec):
+            raise capability_unavailable(self._request.needs, [spec], self._catalog.models)
         reason = f"the request named {spec.name}; {self._explained}"
         return self._make(chain, "named", spec.tier, budget, reason)
 
@@ -152,6 +157,14 @@ class _Planner:
     def _make(
         self, chain: list[ModelSpec], name: RouteName, tier: Tier, budget: int, reason: str
     ) -> Route:
+        needs = self._request.needs
+        if needs:
+            capable, skipped = needs.capable(chain)
+            if not capable:
+                raise capability_unavailable(needs, chain, self._catalog.models)
+            if skipped:
+                reason = f"{reason}; skipped {', '.join(skipped)}"
+            chain = capable
         return Route(
             chain=tuple(chain),
             mode=self._request.mode,

@@ -19,7 +19,7 @@ from parley.chat.edge.event_stream import EventStreamResponse
 from parley.chat.edge.intake import turn_from_completion, turn_from_stream
 from parley.chat.edge.sse import SseEncoder
 from parley.chat.edge.stream_request import ChatStreamRequest
-from parley.chat.events import ChatEvent, Done, Failed, Guarded, Meta, Token
+from parley.chat.events import ChatEvent, Done, Failed, Guarded, Meta, Token, ToolCalled
 from parley.chat.idempotency.keyed_chat import IdempotentChat
 from parley.chat.pipeline import ChatService
 from parley.chat.turn import ChatTurn, Emit, PreparedChat
@@ -117,18 +117,23 @@ async def chat_completions(
     if body.stream:
         return EventStreamResponse(
             run,
-            CompletionChunkEncoder(include_usage=body.include_usage),
+            CompletionChunkEncoder(
+                include_usage=body.include_usage, legacy_functions=body.legacy_functions
+            ),
             heartbeat_seconds=chat.heartbeat_seconds,
             headers=headers,
         )
     text: list[str] = []
     began: list[Meta] = []
     guarded: list[Guarded] = []
+    calls: list[ToolCalled] = []
     finished: list[ChatEvent] = []
 
     async def collect(event: ChatEvent) -> None:
         if isinstance(event, Token):
             text.append(event.text)
+        elif isinstance(event, ToolCalled):
+            calls.append(event)
         elif isinstance(event, Meta):
             began.append(event)
         elif isinstance(event, Guarded):
@@ -142,7 +147,14 @@ async def chat_completions(
         # Never an empty success: the call failed, so the response is that failure.
         raise outcome.error
     assert isinstance(outcome, Done)
-    answer = completion_body(began[0], "".join(text), outcome, guarded[0] if guarded else None)
+    answer = completion_body(
+        began[0],
+        "".join(text),
+        outcome,
+        guarded[0] if guarded else None,
+        tool_calls=calls,
+        legacy_functions=body.legacy_functions,
+    )
     return JSONResponse(answer, headers=headers)
 
 

@@ -1,20 +1,56 @@
 """Chat events as OpenAI writes them: ``chat.completion.chunk`` lines ending with
 ``data: [DONE]`` for a stream, one ``chat.completion`` otherwise. A completion is named by its
-answer (the reply's message id, when it began), so an Idempotency-Key replay keeps its id."""
+answer (the reply's message id, when it began), so an Idempotency-Key replay keeps its id.
+
+Tool calls go out as OpenAI streams them: per call a chunk with its index, id, type and name
+(and empty arguments), then a chunk with its arguments; ``finish_reason`` is ``tool_calls``.
+A request that used the legacy ``functions`` is answered in that form (``function_call``)."""
 
 from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parley.chat.edge.sse import PING, guardrail_payload
-from parley.chat.events import ChatEvent, Done, Failed, Guarded, Meta, Switched, Token
+from parley.chat.events import (
+    ChatEvent,
+    Done,
+    Failed,
+    Guarded,
+    Meta,
+    Partial,
+    Switched,
+    Token,
+    ToolCalled,
+)
 from parley.ids import new_id
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["CompletionChunkEncoder", "completion_body"]
 
-_FINISH = {"stop": "stop", "length": "length", "content_filter": "content_filter"}
+_FINISH = {
+    "stop": "stop",
+    "length": "length",
+    "content_filter": "content_filter",
+    "tool_calls": "tool_calls",
+}
+
+
+def _finish(done: Done, *, legacy_functions: bool) -> str:
+    reason = _FINISH.get(done.finish_reason, "stop")
+    return "function_call" if legacy_functions and reason == "tool_calls" else reason
+
+
+def _tool_call(event: ToolCalled) -> dict[str, Any]:
+    call = event.call
+    return {
+        "id": call.id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": call.arguments},
+    }
 
 
 def _chunk(completion_id: str, created: int, model: str, **fields: Any) -> dict[str, Any]:
@@ -63,16 +99,21 @@ class CompletionChunkEncoder:
 
     media_type = "text/event-stream"
 
-    def __init__(self, *, include_usage: bool) -> None:
+    def __init__(self, *, include_usage: bool, legacy_functions: bool = False) -> None:
         # Until a Meta names them: only an error can come first.
         self._id = f"chatcmpl-{new_id()}"
         self._created = int(time.time())
         self._model = ""
         self._include_usage = include_usage
+        self._legacy = legacy_functions
 
     def encode(self, event: ChatEvent) -> bytes:  # noqa: PLR0911 (one return per event type)
         if isinstance(event, Token):
             return self._data(self._choice({"content": event.text}, None))
+        if isinstance(event, ToolCalled):
+            return self._tool_call(event)
+        if isinstance(event, Partial):
+            return b""  # the native stream's progress; OpenAI's chunks carry the text itself
         if isinstance(event, Meta):
             self._id, self._created = _completion_id(event), _completion_created(event)
             self._model = str(event.route["model"])
@@ -86,13 +127,28 @@ class CompletionChunkEncoder:
             self._model = event.target["model"]
             return b""
         if isinstance(event, Done):
-            finish = self._data(self._choice({}, _FINISH.get(event.finish_reason, "stop")))
+            finish = self._data(self._choice({}, _finish(event, legacy_functions=self._legacy)))
             if not self._include_usage:
                 return finish
             usage = _chunk(self._id, self._created, self._model, choices=[], usage=_usage(event))
             return finish + _sse(usage)
         assert isinstance(event, Failed)
         return _sse(_error(event))
+
+    def _tool_call(self, event: ToolCalled) -> bytes:
+        """The call's opening chunk (id, name), then its arguments, as OpenAI sends them."""
+        call = _tool_call(event)
+        arguments = event.call.arguments
+        opening: dict[str, Any]
+        rest: dict[str, Any]
+        if self._legacy:
+            opening = {"function_call": {"name": event.call.name, "arguments": ""}}
+            rest = {"function_call": {"arguments": arguments}}
+        else:
+            call["function"] = {"name": event.call.name, "arguments": ""}
+            opening = {"tool_calls": [{"index": event.index, **call}]}
+            rest = {"tool_calls": [{"index": event.index, "function": {"arguments": arguments}}]}
+        return self._data(self._choice(opening, None)) + self._data(self._choice(rest, None))
 
     def ping(self) -> bytes:
         return PING
@@ -119,10 +175,25 @@ def _sse(payload: dict[str, Any]) -> bytes:
 
 
 def completion_body(
-    meta: Meta, text: str, done: Done, guardrail: Guarded | None = None
+    meta: Meta,
+    text: str,
+    done: Done,
+    guardrail: Guarded | None = None,
+    *,
+    tool_calls: Sequence[ToolCalled] = (),
+    legacy_functions: bool = False,
 ) -> dict[str, Any]:
     """The non-streamed ``chat.completion`` for a finished answer; with ``guardrail``, Parley's
     ``parley.guardrail`` says why the message is a safe reply (or carries resources)."""
+    message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
+    if tool_calls:
+        # As OpenAI: an answer of calls only has no content.
+        message["content"] = text or None
+        if legacy_functions:
+            call = tool_calls[0].call
+            message["function_call"] = {"name": call.name, "arguments": call.arguments}
+        else:
+            message["tool_calls"] = [_tool_call(event) for event in tool_calls]
     body: dict[str, Any] = {
         "id": _completion_id(meta),
         "object": "chat.completion",
@@ -131,9 +202,9 @@ def completion_body(
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": text, "refusal": None},
+                "message": message,
                 "logprobs": None,
-                "finish_reason": _FINISH.get(done.finish_reason, "stop"),
+                "finish_reason": _finish(done, legacy_functions=legacy_functions),
             }
         ],
         "usage": _usage(done),

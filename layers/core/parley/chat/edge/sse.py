@@ -7,7 +7,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from parley.chat.events import ChatEvent, Done, Failed, Guarded, Meta, Switched, Token
+from parley.chat.events import (
+    ChatEvent,
+    Done,
+    Failed,
+    Guarded,
+    Meta,
+    Partial,
+    Switched,
+    Token,
+    ToolCalled,
+)
 
 __all__ = ["PING", "SseEncoder", "event_payload", "guardrail_payload"]
 
@@ -27,9 +37,20 @@ def guardrail_payload(event: Guarded) -> dict[str, Any]:
     }
 
 
-def event_payload(event: ChatEvent) -> dict[str, Any]:
+def event_payload(event: ChatEvent) -> dict[str, Any]:  # noqa: PLR0911 (one per event type)
     if isinstance(event, Token):
         return {"type": "token", "text": event.text}
+    if isinstance(event, Partial):
+        return {"type": "partial", "object": event.value}
+    if isinstance(event, ToolCalled):
+        call = event.call
+        return {
+            "type": "tool_call",
+            "index": event.index,
+            "id": call.id,
+            "name": call.name,
+            "arguments": call.arguments,
+        }
     if isinstance(event, Guarded):
         return {"type": "guardrail", **guardrail_payload(event)}
     if isinstance(event, Meta):

@@ -14,9 +14,11 @@ from pydantic import (
     StringConstraints,
     TypeAdapter,
     ValidationError,
+    model_validator,
 )
 
 from parley.bounds import SafeFloat, SafeInt
+from parley.chat.edge.response_format import ResponseFormat  # noqa: TC001 (pydantic reads it)
 from parley.ids import ID_PATTERN
 
 # A BCP 47 language tag as clients send them (es, es-MX, en_GB, zh-Hant-TW).
@@ -73,9 +75,26 @@ class Attachment(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     content_type: str = Field(default="text/plain", max_length=100)
-    # Text content goes to the model after the message; other kinds are recorded by name/URL.
+    # Text content goes to the model after the message. An image (an image/* content type)
+    # goes to the model as an image, from ``url`` (https) or ``data`` (base64); other kinds
+    # are recorded by name and URL.
     text: str | None = Field(default=None, max_length=100_000)
     url: HttpUrl | None = None
+    data: str | None = Field(default=None, description="An image's bytes, base64.")
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.lower().startswith("image/")
+
+    @model_validator(mode="after")
+    def _data_is_an_image(self) -> Attachment:
+        if self.data is not None and not self.is_image:
+            raise ValueError("data is for images: give an image/* content_type")
+        if self.data is not None and self.url is not None:
+            raise ValueError("an image comes from url or data, not both")
+        if self.is_image and self.text is not None:
+            raise ValueError("an image attachment has no text")
+        return self
 
 
 class ChatStreamRequest(BaseModel):
@@ -108,4 +127,9 @@ class ChatStreamRequest(BaseModel):
         pattern=LOCALE_PATTERN,
         description="The user's locale (BCP 47, e.g. es-MX): whose crisis lines a safe reply "
         "gives.",
+    )
+    response_format: ResponseFormat | None = Field(
+        default=None,
+        description="As OpenAI's: `json_object`, or `json_schema` with a schema the answer "
+        "must follow (then `partial` events carry the object parsed so far).",
     )

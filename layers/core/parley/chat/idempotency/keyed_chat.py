@@ -13,9 +13,10 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from parley.chat.events import Done, Failed, Guarded, Meta, Token
+from parley.chat.events import Done, Failed, Guarded, Meta, Token, ToolCalled
 from parley.chat.idempotency.store import request_fingerprint
 from parley.chat.restream import pieces
+from parley.providers.base import ToolCall
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -38,15 +39,18 @@ class StoredChat:
     text: str
     done: Done
     guardrail: Guarded | None = None  # what a guardrail did, given again before the text
+    tool_calls: tuple[ToolCall, ...] = ()  # the calls the model made, after the text
 
     def to_record(self) -> dict[str, Any]:
-        record = {
+        record: dict[str, Any] = {
             "meta": dataclasses.asdict(self.meta),
             "text": self.text,
             "done": dataclasses.asdict(self.done),
         }
         if self.guardrail is not None:
             record["guardrail"] = dataclasses.asdict(self.guardrail)
+        if self.tool_calls:
+            record["tool_calls"] = [dataclasses.asdict(call) for call in self.tool_calls]
         return record
 
     @classmethod
@@ -57,7 +61,10 @@ class StoredChat:
         if isinstance(kept, dict):
             guardrail = Guarded(**{**kept, "resources": tuple(kept.get("resources", ()))})
         meta = Meta(**record["meta"])
-        return cls(meta=meta, text=str(record["text"]), done=done, guardrail=guardrail)
+        calls = tuple(ToolCall(**call) for call in record.get("tool_calls") or ())
+        return cls(
+            meta=meta, text=str(record["text"]), done=done, guardrail=guardrail, tool_calls=calls
+        )
 
     async def replay(self, emit: Emit) -> None:
         await emit(self.meta)
@@ -65,6 +72,8 @@ class StoredChat:
             await emit(self.guardrail)
         for piece in pieces(self.text):
             await emit(Token(piece))
+        for index, call in enumerate(self.tool_calls):
+            await emit(ToolCalled(index, call))
         await emit(self.done)
 
 
@@ -143,4 +152,5 @@ def _stored(events: list[ChatEvent]) -> StoredChat | None:
         return None
     text = "".join(event.text for event in events if isinstance(event, Token))
     guardrail = next((event for event in events if isinstance(event, Guarded)), None)
-    return StoredChat(meta=meta, text=text, done=events[-1], guardrail=guardrail)
+    calls = tuple(event.call for event in events if isinstance(event, ToolCalled))
+    return StoredChat(meta=meta, text=text, done=events[-1], guardrail=guardrail, tool_calls=calls)

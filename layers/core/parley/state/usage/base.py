@@ -55,6 +55,9 @@ class UsageEvent:
     # The request's smart defaults carried a value the learning job learned (stream only; on
     # the request's first event): what the alerts report as learned-preference coverage.
     learned_defaults: bool = False
+    # Images the request sent the model (each call sends them all): their tokens are in
+    # input_tokens as the provider counts them.
+    images: int = 0
     created_at: float = 0.0  # epoch seconds; 0 means "now" when recorded
 
 

@@ -61,10 +61,12 @@ def write_catalog(
     routing: dict[str, list[str]] | None = None,
     backup: FakeUpstream | None = None,
     base_urls: dict[str, str] | None = None,
+    capabilities: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, str]:
     """A catalog whose models live on the fake upstream under ids unique to ``prefix`` (so
     scripts never leak between tests). With ``backup``, a second upstream serves ``m-backup``
-    (Anthropic's wire format). Returns catalog name -> upstream model id."""
+    (Anthropic's wire format); ``capabilities`` replaces what the named models declare (the
+    fakes' models declare everything). Returns catalog name -> upstream model id."""
     base = {
         "openai": upstream.openai_base_url,
         "openai_compatible": upstream.openai_base_url,
@@ -128,6 +130,8 @@ def write_catalog(
         )
     for model in models:
         model["base_url"] = (base_urls or {}).get(model["name"], model.get("base_url"))
+        if model["name"] in (capabilities or {}):
+            model["capabilities"] = (capabilities or {})[model["name"]]
     document = {
         "default_model": "m-openai",
         "models": models,
@@ -195,6 +199,7 @@ def configured_for(
     routing: dict[str, list[str]] | None = None,
     backup: FakeUpstream | None = None,
     base_urls: dict[str, str] | None = None,
+    capabilities: dict[str, dict[str, Any]] | None = None,
     **overrides: Any,
 ) -> tuple[Settings, dict[str, str]]:
     """``settings`` with a catalog of the test's own models (``write_catalog``) and the
@@ -206,6 +211,7 @@ def configured_for(
         routing=routing,
         backup=backup,
         base_urls=base_urls,
+        capabilities=capabilities,
     )
     configured = settings.model_copy(
         update={

@@ -127,6 +127,8 @@ class CompletionChunkEncoder:
             self._model = event.target["model"]
             return b""
         if isinstance(event, Done):
+            # The model that answered: another, when one failed before its first output.
+            self._model = event.model or self._model
             finish = self._data(self._choice({}, _finish(event, legacy_functions=self._legacy)))
             if not self._include_usage:
                 return finish

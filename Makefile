@@ -24,7 +24,7 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_VERSION := 1.170.0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help dev test lint unit bench build deploy dashboard lock clean redis-server node chromium sam vendor-charts
+.PHONY: help dev test lint unit bench build deploy dashboard lock clean redis-server node compat-node chromium sam vendor-charts
 
 help:
 	@echo "make dev     set up and run the local server (http://127.0.0.1:8000)"
@@ -63,6 +63,21 @@ node:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends nodejs >/dev/null; }
 
+# The OpenAI-compatibility tests (tests/e2e/test_openai_client_compat.py) also run the official
+# openai Node.js client, at the version tests/compat/package-lock.json pins; installed again
+# when the lockfile is newer than the install. Debian's nodejs comes without npm.
+COMPAT_NODE := tests/compat/node_modules/.package-lock.json
+
+compat-node: $(COMPAT_NODE)
+
+$(COMPAT_NODE): tests/compat/package.json tests/compat/package-lock.json | node
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "installing npm (Debian package)"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends npm >/dev/null; }
+	npm ci --prefix tests/compat --no-audit --no-fund
+	touch $@
+
 # The dashboard's browser test drives Debian's Chromium through Playwright (Playwright's own
 # browser download is not used).
 chromium:
@@ -84,7 +99,7 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
 
-test: $(STAMP) $(SAM) redis-server node chromium lint
+test: $(STAMP) $(SAM) redis-server node compat-node chromium lint
 	SAM_CLI=$(abspath $(SAM)) $(BIN)/pytest
 
 bench: $(STAMP)

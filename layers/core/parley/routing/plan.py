@@ -13,7 +13,10 @@ In order of precedence:
    ``standard_from`` (0.5), heavy above ``heavy_above`` (0.75), standard between.
 
 The output budget is the request's ``max_tokens`` when it sets one, else the route's (800 /
-2000 / 3000 tokens by tier). Pure: the same inputs always give the same route.
+2000 / 3000 tokens by tier). A request that needs a capability (tools, images of a type, a JSON
+schema: ``parley.routing.needs``) keeps only the chain's models that have it, and the reason
+names those skipped; a chain (or a named model) without any is 422 ``capability_unavailable``.
+Pure: the same inputs always give the same route.
 """
 
 from __future__ import annotations

@@ -191,6 +191,8 @@ def request_refusal(body: Any) -> str | None:
     messages = body.get("messages") if isinstance(body, dict) else None
     if not isinstance(messages, list):
         return "messages: Field required"
+    if _has_tool_blocks(messages) and not body.get("tools"):
+        return "Requests which include `tool_use` or `tool_result` blocks must define tools."
     calls: list[str] = []  # the previous assistant turn's tool_use ids
     # Stricter than the API, which merges consecutive turns of one role (the SDK's
     # MessageCreateParams.messages): Parley's adapter sends them merged, by turns_of.
@@ -217,6 +219,15 @@ def request_refusal(body: Any) -> str | None:
             [b["id"] for b in blocks if b.get("type") == "tool_use"] if role == "assistant" else []
         )
     return None
+
+
+def _has_tool_blocks(messages: list[Any]) -> bool:
+    return any(
+        isinstance(block, dict) and block.get("type") in ("tool_use", "tool_result")
+        for message in messages
+        if isinstance(message, dict) and isinstance(message.get("content"), list)
+        for block in message["content"]
+    )
 
 
 def _user_turn_problem(where: str, blocks: list[Any], calls: list[str]) -> str | None:

@@ -284,6 +284,26 @@ async def test_a_tool_call_and_its_result_go_as_tool_use_and_tool_result_blocks(
     ]
 
 
+async def test_a_history_of_calls_without_tools_declares_the_called_functions_and_allows_none(
+    upstream: FakeUpstream, registry: ProviderRegistry
+) -> None:
+    # A client that stopped offering tools still sends the calls it made; the Messages API
+    # refuses tool blocks in a request that defines no tools.
+    request = ask(
+        ChatMessage("user", "Paris?"),
+        ChatMessage("assistant", "", tool_calls=(ToolCall("toolu_p", "get_weather", "{}"),)),
+        ChatMessage("tool", "18C", tool_call_id="toolu_p", name="get_weather"),
+        ChatMessage("user", "Thanks, summarise it."),
+    )
+    body = await body_for(upstream, registry, "anthropic-cap-no-tools", request)
+    assert body["tools"] == [
+        {"name": "get_weather", "input_schema": {"type": "object", "properties": {}}}
+    ]
+    assert body["tool_choice"] == {"type": "none"}
+    del body["tools"]
+    assert "must define tools" in str(request_refusal(body))
+
+
 async def test_a_call_without_text_whose_arguments_are_not_an_object_goes_with_empty_input(
     upstream: FakeUpstream, registry: ProviderRegistry
 ) -> None:

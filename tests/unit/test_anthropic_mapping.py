@@ -115,8 +115,13 @@ RESULT = {"type": "tool_result", "tool_use_id": "toolu_1", "content": "12:00"}
 TEXT = {"type": "text", "text": "Thanks"}
 
 
+NOW_TOOL = {"name": "now", "input_schema": {"type": "object", "properties": {}}}
+
+
 def body(*messages: tuple[str, Any]) -> dict[str, Any]:
-    return {"messages": [{"role": role, "content": content} for role, content in messages]}
+    """A request body; with the tool its calls use declared, as the API requires."""
+    turns = [{"role": role, "content": content} for role, content in messages]
+    return {"messages": turns, "tools": [NOW_TOOL]}
 
 
 def test_a_well_formed_tool_exchange_is_accepted() -> None:

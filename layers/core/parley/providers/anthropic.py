@@ -43,6 +43,7 @@ from parley.providers.base import (
     Provider,
     TextDelta,
     ToolCallDelta,
+    ToolSpec,
     Usage,
 )
 from parley.providers.messages import turns_of
@@ -59,7 +60,6 @@ if TYPE_CHECKING:
         ImagePart,
         StreamEvent,
         ToolCall,
-        ToolSpec,
     )
     from parley.providers.catalog import ModelSpec
     from parley.providers.messages import Turn
@@ -235,10 +235,27 @@ def _arguments(spec: ModelSpec, request: GenerationRequest) -> dict[str, Any]:
         choice = _tool_choice(request)
         if choice is not None:
             arguments["tool_choice"] = choice
+    elif called := _called_functions(request):
+        # The Messages API refuses tool_use and tool_result blocks in a request that defines
+        # no tools (anthropic-sdk-python#494): declare the functions the history called, and
+        # allow no new call, since the client offered none.
+        arguments["tools"] = [_tool(ToolSpec(name)) for name in called]
+        arguments["tool_choice"] = {"type": "none"}
     if request.response_schema is not None:
         schema = request.response_schema.schema
         arguments["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
     return arguments
+
+
+def _called_functions(request: GenerationRequest) -> list[str]:
+    """The functions the conversation's calls and results name, in order, once each."""
+    names: dict[str, None] = {}
+    for message in request.messages:
+        for call in message.tool_calls:
+            names[call.name] = None
+        if message.role == "tool" and message.name:
+            names[message.name] = None
+    return list(names)
 
 
 def _turn(turn: Turn) -> dict[str, Any]:

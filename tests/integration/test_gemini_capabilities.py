@@ -29,23 +29,22 @@ from parley.providers.base import (
     ToolChoice,
     ToolSpec,
 )
-from parley.providers.catalog import ModelSpec
 from parley.providers.errors import (
     ProviderError,
     ProviderRequestInvalid,
     ProviderStreamError,
     ProviderUnavailable,
 )
-from parley.providers.keys import ApiKeys
-from parley.providers.registry import ProviderRegistry
-from parley.providers.timeouts import ProviderTimeouts
 from tests.fakes.gemini_wire import request_problem, thought_signature
 from tests.fakes.upstreams import FakeToolCall, FakeUpstream, Script
+from tests.support.adapters import adapter_registry, adapter_spec, events_of
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import AsyncIterator
 
     from parley.providers.base import StreamEvent
+    from parley.providers.catalog import ModelSpec
+    from parley.providers.registry import ProviderRegistry
 
 pytestmark = pytest.mark.anyio
 
@@ -66,39 +65,14 @@ UNSIGNED_ID = re.compile(r"call_[0-9a-f]{24}")
 SKIP = "skip_thought_signature_validator"
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeUpstream]:
-    fake = FakeUpstream().start()
-    yield fake
-    fake.stop()
-
-
 @pytest.fixture
 async def registry() -> AsyncIterator[ProviderRegistry]:
-    keys = ApiKeys(environ={"FAKE_KEY": "test-key"})
-    built = ProviderRegistry(keys, timeouts=ProviderTimeouts(connect_seconds=2, read_seconds=2))
-    yield built
-    await built.aclose()
+    async for built in adapter_registry():
+        yield built
 
 
 def spec_for(upstream: FakeUpstream, model: str) -> ModelSpec:
-    return ModelSpec(
-        name=f"gemini-{model}",
-        provider="gemini",
-        model=model,
-        base_url=upstream.gemini_base_url,
-        api_key_env="FAKE_KEY",
-        tier="light",
-        context_window=8000,
-        input_price_per_mtok=1,
-        output_price_per_mtok=2,
-    )
-
-
-async def events_of(
-    registry: ProviderRegistry, spec: ModelSpec, request: GenerationRequest
-) -> list[StreamEvent]:
-    return [event async for event in registry.provider_for(spec).stream(spec, request)]
+    return adapter_spec(upstream, "gemini", model, name=f"gemini-{model}")
 
 
 async def body_for(

@@ -22,18 +22,17 @@ from parley.providers.base import (
     ToolChoice,
     ToolSpec,
 )
-from parley.providers.catalog import ModelSpec
 from parley.providers.errors import ProviderError, ProviderStreamError, ProviderUnavailable
-from parley.providers.keys import ApiKeys
-from parley.providers.registry import ProviderRegistry
-from parley.providers.timeouts import ProviderTimeouts
 from tests.fakes.openai_wire import OpenAIReply
 from tests.fakes.upstreams import FakeToolCall, FakeUpstream, Script
+from tests.support.adapters import adapter_registry, adapter_spec
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import AsyncIterator
 
     from parley.providers.base import StreamEvent
+    from parley.providers.catalog import ModelSpec
+    from parley.providers.registry import ProviderRegistry
 
 pytestmark = pytest.mark.anyio
 
@@ -53,32 +52,15 @@ CLOCK = ToolSpec(name="get_time")  # no description, no parameters
 ASK = [ChatMessage("user", "Weather in Paris and Rome?")]
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeUpstream]:
-    fake = FakeUpstream().start()
-    yield fake
-    fake.stop()
-
-
 @pytest.fixture
 async def registry() -> AsyncIterator[ProviderRegistry]:
-    keys = ApiKeys(environ={"FAKE_KEY": "test-key"})
-    built = ProviderRegistry(keys, timeouts=ProviderTimeouts(connect_seconds=2, read_seconds=2))
-    yield built
-    await built.aclose()
+    async for built in adapter_registry():
+        yield built
 
 
 def spec_for(upstream: FakeUpstream, provider: str, model: str) -> ModelSpec:
-    return ModelSpec(
-        name=f"{provider}-{model}",
-        provider=provider,  # type: ignore[arg-type]
-        model=f"openai-cap-{provider}-{model}",
-        base_url=upstream.openai_base_url,
-        api_key_env="FAKE_KEY",
-        tier="light",
-        context_window=8000,
-        input_price_per_mtok=1,
-        output_price_per_mtok=2,
+    return adapter_spec(
+        upstream, provider, f"openai-cap-{provider}-{model}", name=f"{provider}-{model}"
     )
 
 

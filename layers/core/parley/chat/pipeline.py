@@ -334,10 +334,7 @@ class ChatService:
         progress: _Progress,
         user_write: asyncio.Task[None] | None,
     ) -> None:
-        if progress.ttft_ms is None:
-            if user_write is not None:
-                await user_write  # never answer a message that was not stored
-            progress.ttft_ms = _elapsed_ms(prepared.turn.started)
+        await self._first_output(prepared, progress, user_write)
         progress.produced.append(text)
         await emit(Token(text))
 
@@ -349,12 +346,20 @@ class ChatService:
         progress: _Progress,
         user_write: asyncio.Task[None] | None,
     ) -> None:
-        if progress.ttft_ms is None:
-            if user_write is not None:
-                await user_write  # never answer a message that was not stored
-            progress.ttft_ms = _elapsed_ms(prepared.turn.started)
+        await self._first_output(prepared, progress, user_write)
         progress.tool_calls.append(call)
         await emit(ToolCalled(len(progress.tool_calls) - 1, call))
+
+    @staticmethod
+    async def _first_output(
+        prepared: PreparedChat, progress: _Progress, user_write: asyncio.Task[None] | None
+    ) -> None:
+        """Before the answer's first token or call: the question is stored (never answer a
+        message that was not), and the time to first token is taken."""
+        if progress.ttft_ms is None:
+            if user_write is not None:
+                await user_write
+            progress.ttft_ms = _elapsed_ms(prepared.turn.started)
 
     async def _held(
         self, prepared: PreparedChat, text: str, emit: Emit, progress: _Progress

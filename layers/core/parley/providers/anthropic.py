@@ -49,7 +49,7 @@ from parley.providers.base import (
 from parley.providers.messages import turns_of
 from parley.providers.sdk_errors import stainless_failures, translate_stainless_error
 from parley.providers.tokens import estimated_usage
-from parley.providers.wire import MalformedStream, a_count, an_object, optional_text
+from parley.providers.wire import MalformedStream, a_count, an_object, optional_text, required_text
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Iterator
@@ -176,8 +176,8 @@ class _Answer:
             self._awaiting_input.add(block_index)
         return ToolCallDelta(
             call,
-            id=_required_text(block.get("id"), "a tool_use id"),
-            name=_required_text(block.get("name"), "a tool_use name"),
+            id=required_text(block.get("id"), "a tool_use id"),
+            name=required_text(block.get("name"), "a tool_use name"),
             arguments=json.dumps(given) if given else "",
         )
 
@@ -211,13 +211,6 @@ def _block_index(event: dict[str, Any]) -> int:
     if event.get("index") is None:
         raise MalformedStream("a content block event without its index")
     return a_count(event["index"], "index")
-
-
-def _required_text(value: Any, what: str) -> str:
-    text = optional_text(value, what)
-    if not text:
-        raise MalformedStream(f"{what} is missing")
-    return text
 
 
 def _arguments(spec: ModelSpec, request: GenerationRequest) -> dict[str, Any]:

@@ -24,7 +24,14 @@ from parley.providers.base import (
 )
 from parley.providers.sdk_errors import stainless_failures, translate_stainless_error
 from parley.providers.tokens import estimated_usage
-from parley.providers.wire import MalformedStream, a_count, a_list, an_object, optional_text
+from parley.providers.wire import (
+    MalformedStream,
+    a_count,
+    a_list,
+    an_object,
+    optional_text,
+    required_text,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Iterator
@@ -269,8 +276,8 @@ class _Reading:
         if index is not None:
             return ToolCallDelta(index, arguments=arguments) if arguments else None
         index = self._calls[upstream_index] = len(self._calls)
-        call_id = _required_text(call.get("id"), "a tool call's id")
-        name = _required_text(function.get("name"), "a tool call's name")
+        call_id = required_text(call.get("id"), "a tool call's id")
+        name = required_text(function.get("name"), "a tool call's name")
         return ToolCallDelta(index, id=call_id, name=name, arguments=arguments)
 
 
@@ -278,10 +285,3 @@ def _index_of(call: dict[str, Any]) -> int:
     if call.get("index") is None:  # a_count would read an absent one as 0
         raise MalformedStream("a tool call has no index")
     return a_count(call["index"], "a tool call's index")
-
-
-def _required_text(value: Any, what: str) -> str:
-    text = optional_text(value, what)
-    if not text:
-        raise MalformedStream(f"{what} is missing")
-    return text

@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["MalformedStream", "a_count", "a_list", "an_object", "optional_text"]
+__all__ = [
+    "MalformedStream",
+    "a_count",
+    "a_list",
+    "an_object",
+    "optional_text",
+    "required_text",
+]
 
 
 class MalformedStream(Exception):
@@ -33,6 +40,14 @@ def optional_text(value: Any, what: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
     raise MalformedStream(f"{what} is not a string")
+
+
+def required_text(value: Any, what: str) -> str:
+    """A string that must be there and not be empty (a tool call's id or name)."""
+    text = optional_text(value, what)
+    if not text:
+        raise MalformedStream(f"{what} is missing")
+    return text
 
 
 def a_count(value: Any, what: str) -> int:

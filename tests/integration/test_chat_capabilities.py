@@ -184,12 +184,15 @@ async def test_a_stream_cut_inside_a_tool_call_restarts_the_call_on_the_next_mod
         chat.models["m-openai"], Script(chunks=[], tool_calls=[call], cut_in_tool_call=1)
     )
     upstream.script(chat.models["m-anthropic"], Script(chunks=[], tool_calls=[call]))
-    async with chat.client() as client, client.stream(
-        "POST",
-        "/v1/chat/completions",
-        json=weather_question(stream=True),
-        headers=bearer("cap-user"),
-    ) as response:
+    async with (
+        chat.client() as client,
+        client.stream(
+            "POST",
+            "/v1/chat/completions",
+            json=weather_question(stream=True),
+            headers=bearer("cap-user"),
+        ) as response,
+    ):
         lines = [line async for line in response.aiter_lines() if line.startswith("data: ")]
     chunks = [json.loads(line[6:]) for line in lines if line != "data: [DONE]"]
     fragments = [

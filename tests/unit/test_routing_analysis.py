@@ -577,3 +577,17 @@ def test_cues_in_fenced_code_are_not_requests() -> None:
     result = analyse("Fix this:\n```\n# why does step by step fail? prove it\nrun()\n```")
     assert not any(s.startswith("reasoning cue") for s in result.signals)
     assert result.task_type == "coding"
+
+
+def test_an_image_is_a_heavy_signal_that_grows_with_more() -> None:
+    question = "What is in this picture?"
+    alone = analyse(question)
+    one, four, many = (analyse(question, images=n) for n in (1, 4, 9))
+    assert alone.complexity < 0.3
+    assert one.complexity >= 0.5  # a short question about a picture reaches the standard tier
+    assert one.complexity < four.complexity == many.complexity  # saturates at 4
+    assert "1 image" in one.signals
+    assert "4 images" in four.signals
+    # Small talk with a picture is not small talk.
+    assert analyse("hi!", images=1).complexity > analyse("hi!").complexity
+    assert "small talk" not in analyse("hi!", images=1).signals

@@ -446,3 +446,29 @@ async def test_the_cache_keys_on_the_tools(chat: MemoryChat, upstream: FakeUpstr
     assert len(upstream.requests_for(model)) == 2
     assert "tools" not in upstream.requests_for(model)[0].body
     assert upstream.requests_for(model)[1].body["tools"][0]["function"]["name"] == "get_weather"
+
+
+async def test_an_idempotency_key_replays_the_tool_calls(
+    chat: MemoryChat, upstream: FakeUpstream
+) -> None:
+    upstream.script(
+        chat.models["m-openai"],
+        Script(chunks=[], tool_calls=[FakeToolCall("get_weather", {"city": "Rome"})]),
+    )
+    headers = {**bearer("replay-user"), "Idempotency-Key": "weather-rome-1"}
+    answers = []
+    async with chat.client() as client:
+        for _ in range(2):
+            response = await client.post(
+                "/v1/chat/completions", json=weather_question(), headers=headers, timeout=30
+            )
+            assert response.status_code == 200, response.text
+            answers.append(response)
+    first, replay = (answer.json() for answer in answers)
+    assert (
+        replay["choices"][0]["message"]["tool_calls"]
+        == first["choices"][0]["message"]["tool_calls"]
+    )
+    assert replay["choices"][0]["finish_reason"] == "tool_calls"
+    assert answers[1].headers["idempotent-replayed"] == "true"
+    assert len(upstream.requests_for(chat.models["m-openai"])) == 1

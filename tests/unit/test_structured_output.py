@@ -152,9 +152,13 @@ def test_needs_come_from_the_tools_the_history_and_the_images() -> None:
     )
     assert [s.name for s in kept] == ["b"]
     assert skipped == ["a (no tools, vision (image/webp), json_schema)"]
-    error = capability_unavailable(needs, [spec("a")], [spec("a"), kept[0]])
+    error = capability_unavailable(needs, [spec("a")], [spec("a"), kept[0]], lambda _: True)
     assert error.status == 422
-    assert error.details["models"] == ["b"]
+    assert (error.details["models"], error.details["available"]) == (["b"], ["b"])
+    assert "Models here that have it: b" in error.message
+    keyless = capability_unavailable(needs, [spec("a")], [spec("a"), kept[0]], lambda _: False)
+    assert keyless.details["available"] == []
+    assert "none has its provider's API key configured here" in keyless.message
 
 
 def test_images_are_read_and_limited() -> None:

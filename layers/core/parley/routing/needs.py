@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from parley.errors import ValidationFailed
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from parley.providers.base import ChatMessage, ResponseSchema, ToolSpec
     from parley.providers.catalog import ModelSpec
@@ -80,18 +80,29 @@ class Needs:
 
 
 def capability_unavailable(
-    needs: Needs, considered: Sequence[ModelSpec], catalog: Iterable[ModelSpec]
+    needs: Needs,
+    considered: Sequence[ModelSpec],
+    catalog: Iterable[ModelSpec],
+    is_available: Callable[[ModelSpec], bool],
 ) -> ValidationFailed:
-    """422: none of ``considered`` has what the request needs; which models do."""
-    having = [spec.name for spec in catalog if not needs.lacking(spec)]
+    """422: none of ``considered`` has what the request needs; which models do, those this
+    deployment can call first."""
+    having = [spec for spec in catalog if not needs.lacking(spec)]
+    callable_here = [spec.name for spec in having if is_available(spec)]
     needed = " and ".join(needs.names())
     tried = ", ".join(spec.name for spec in considered) or "none"
-    where = (
-        f" Models that have it: {', '.join(having)}; name one as the model, or put one in "
-        "the route's chain."
-        if having
-        else " No model of this deployment's catalog has it."
-    )
+    if callable_here:
+        where = (
+            f" Models here that have it: {', '.join(callable_here)}; name one as the model, "
+            "or put one in the route's chain."
+        )
+    elif having:
+        where = (
+            f" Models of the catalog that have it: {', '.join(s.name for s in having)}; none "
+            "has its provider's API key configured here."
+        )
+    else:
+        where = " No model of this deployment's catalog has it."
     return ValidationFailed(
         f"This request needs {needed}, which none of the models it could be routed to "
         f"has ({tried}).{where}",
@@ -99,6 +110,7 @@ def capability_unavailable(
         details={
             "capabilities": needs.names(),
             "considered": [spec.name for spec in considered],
-            "models": having,
+            "models": [spec.name for spec in having],
+            "available": callable_here,
         },
     )

@@ -143,7 +143,9 @@ class _Planner:
             spec, fallbacks=self._settings.failover.named_models, needed_tokens=needed
         )
         if self._request.needs.lacking(spec):
-            raise capability_unavailable(self._request.needs, [spec], self._catalog.models)
+            raise capability_unavailable(
+                self._request.needs, [spec], self._catalog.models, self._chains.is_available
+            )
         reason = f"the request named {spec.name}; {self._explained}"
         return self._make(chain, "named", spec.tier, budget, reason)
 
@@ -164,7 +166,9 @@ class _Planner:
         if needs:
             capable, skipped = needs.capable(chain)
             if not capable:
-                raise capability_unavailable(needs, chain, self._catalog.models)
+                raise capability_unavailable(
+                    needs, chain, self._catalog.models, self._chains.is_available
+                )
             if skipped:
                 reason = f"{reason}; skipped {', '.join(skipped)}"
             chain = capable

@@ -211,6 +211,26 @@ async def test_a_stream_cut_inside_a_tool_call_restarts_the_call_on_the_next_mod
     assert lines[-1] == "data: [DONE]"
 
 
+async def test_a_model_that_ignores_a_required_tool_choice_fails_over(
+    start_memory_chat: StartMemoryChat, upstream: FakeUpstream
+) -> None:
+    chat = start_memory_chat(routing=TWO_MODELS)
+    upstream.script(chat.models["m-openai"], Script(chunks=["It is probably sunny."]))
+    upstream.script(
+        chat.models["m-anthropic"],
+        Script(chunks=[], tool_calls=[FakeToolCall("get_weather", {"city": "Paris"})]),
+    )
+    response = await complete(chat, weather_question(tool_choice="required"))
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["model"] == "m-anthropic"
+    message = answer["choices"][0]["message"]
+    assert message["tool_calls"][0]["function"]["name"] == "get_weather"
+    assert message["content"] is None  # the first model's words were held, then dropped
+    failed = usage_today(chat)[-2]
+    assert (failed.model, failed.error_code) == ("m-openai", "invalid_model_output")
+
+
 async def test_a_tool_result_may_end_the_conversation_and_reaches_the_model(
     chat: MemoryChat, upstream: FakeUpstream
 ) -> None:

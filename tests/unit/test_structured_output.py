@@ -15,6 +15,7 @@ from parley.providers.base import (
     ResponseSchema,
     ToolCall,
     ToolCallDelta,
+    ToolChoice,
     ToolSpec,
 )
 from parley.providers.catalog import ModelSpec
@@ -178,3 +179,29 @@ def test_images_are_read_and_limited() -> None:
     reference = image_reference(inline)
     assert reference["bytes"] == 70
     assert PNG not in str(reference)
+
+
+def calls_check(choice: ToolChoice | None) -> OutputCheck:
+    tools = (ToolSpec("get_weather"), ToolSpec("get_time"))
+    return OutputCheck(GenerationRequest(messages=[], tools=tools, tool_choice=choice))
+
+
+def test_calls_must_be_of_the_tools_offered_and_made_when_required() -> None:
+    weather = ToolCall("call_1", "get_weather", "{}")
+    calls_check(None).check_calls([], spec())  # auto: text alone is an answer
+    calls_check(ToolChoice("auto")).check_calls([weather], spec())
+    with pytest.raises(OutputRejected, match="not one of the tools"):
+        calls_check(None).check_calls([ToolCall("call_2", "delete_everything", "{}")], spec())
+    with pytest.raises(OutputRejected, match="requires"):
+        calls_check(ToolChoice("required")).check_calls([], spec())
+    calls_check(ToolChoice("required")).check_calls([weather], spec())
+    with pytest.raises(OutputRejected, match="not get_time as required"):
+        calls_check(ToolChoice("function", "get_time")).check_calls([weather], spec())
+    with pytest.raises(OutputRejected, match="requires"):
+        calls_check(ToolChoice("function", "get_time")).check_calls([], spec())
+    with pytest.raises(OutputRejected, match="forbids"):
+        calls_check(ToolChoice("none")).check_calls([weather], spec())
+    required = calls_check(ToolChoice("required"))
+    assert required.holds_text  # words before the call wait until it is made
+    assert required.checked_text("Let me check.", spec()) == "Let me check."
+    assert not calls_check(ToolChoice("auto")).holds_text

@@ -208,8 +208,7 @@ class Failover:
                 run.deliver(piece)
                 released.append(TextDelta(piece))
         made = calls.calls()
-        for call in made:
-            run.check.check_call(call, spec)
+        run.check.check_calls(made, spec)
         if made and not attempt.produced:
             switch = run.switch_to(spec)  # an answer of calls only still names its model
             if switch is not None:

@@ -1,6 +1,8 @@
 """Checking what a model produced, where the request said what shape it must have, before it
 reaches the client: a structured answer (``response_format``) must be one JSON object that
-follows its schema, and a tool call's arguments must be a JSON object.
+follows its schema; a tool call must name one of the tools offered (the one ``tool_choice``
+named, when it named one) with arguments that are a JSON object; and an answer must make a
+call when the request's ``tool_choice`` requires one, and none when it forbids them.
 
 A model that breaks either has failed that attempt (``OutputRejected``, counted against the
 model like a broken stream): failover tries the next model rather than hand the client
@@ -20,6 +22,8 @@ from jsonschema import validators
 from parley.providers.errors import ProviderStreamError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from jsonschema.protocols import Validator
 
     from parley.providers.base import GenerationRequest, ToolCall
@@ -60,15 +64,24 @@ class OutputCheck:
         if schema is not None:
             self._validator = validators.validator_for(schema.schema)(schema.schema)
         self._json = schema is not None or request.json_object
+        self._offered = {tool.name for tool in request.tools}
+        choice = request.tool_choice
+        self._must_call = choice is not None and choice.mode in ("required", "function")
+        self._named = choice.name if choice is not None and choice.mode == "function" else None
+        self._forbids_calls = choice is not None and choice.mode == "none"
 
     @property
     def holds_text(self) -> bool:
-        """Whether an answer's text must be checked whole before any of it is relayed."""
-        return self._json
+        """Whether an answer's text waits until the answer is checked whole: a structured
+        answer, and the text of one that must call a tool (a model that answers in words
+        instead has failed, and the next one's answer must not follow its words)."""
+        return self._json or self._must_call
 
     def checked_text(self, text: str, spec: ModelSpec) -> str:
         """The answer as the client gets it (a fenced one without its fence), or
         OutputRejected when it is not one JSON object that follows the schema."""
+        if not self._json:
+            return text
         stripped = text.strip()
         fenced = _FENCED.match(stripped)
         if fenced is not None:
@@ -88,10 +101,25 @@ class OutputCheck:
                 )
         return stripped if fenced is not None else text
 
+    def check_calls(self, calls: Sequence[ToolCall], spec: ModelSpec) -> None:
+        """The calls of a complete answer: each one the client can make, and at least one
+        when the request's ``tool_choice`` required it."""
+        if self._must_call and not calls:
+            raise self._rejected(spec, "called no tool, which the request's tool_choice requires")
+        if self._forbids_calls and calls:
+            raise self._rejected(spec, "called a tool, which the request's tool_choice forbids")
+        for call in calls:
+            self.check_call(call, spec)
+
     def check_call(self, call: ToolCall, spec: ModelSpec) -> None:
-        """A tool call the client can make: a name, and arguments that are a JSON object."""
+        """A tool call the client can make: a function it offered (the one it named, when it
+        named one), and arguments that are a JSON object."""
         if not call.name:
             raise self._rejected(spec, "called a tool without naming it")
+        if self._named is not None and call.name != self._named:
+            raise self._rejected(spec, f"called {call.name}, not {self._named} as required")
+        if self._offered and call.name not in self._offered:
+            raise self._rejected(spec, f"called {call.name}, which is not one of the tools")
         try:
             arguments = json.loads(call.arguments)
         except ValueError:
